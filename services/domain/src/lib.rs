@@ -1,0 +1,9 @@
+//! Domain values of Precursor Watch, parsed at the edge so that an invalid one cannot exist.
+
+mod cas;
+mod country;
+mod unit;
+
+pub use cas::{CasError, CasNumber};
+pub use country::{CountryCode, CountryError};
+pub use unit::{Dimension, Unit, UnitError};

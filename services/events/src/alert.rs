@@ -1,0 +1,158 @@
+use apache_avro::AvroSchema;
+use serde::{Deserialize, Serialize};
+
+/// A screened order that concerns national authorities (`schemas/alert.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct Alert {
+    pub alert_id: String,
+    pub report_id: String,
+    pub company_id: String,
+    pub company_reference: String,
+    pub order: OrderContext,
+    pub lines: Vec<i32>,
+    pub findings: Vec<Finding>,
+    pub indicators: Vec<IndicatorHit>,
+    pub score: f64,
+    pub severity: Severity,
+    pub authorities: Vec<AuthorityConcerned>,
+    pub explanation: String,
+    pub reference_data_version: String,
+    pub submitted_at: i64,
+    pub detected_at: i64,
+}
+
+/// The parties and countries of the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct OrderContext {
+    pub supplier_country: String,
+    pub customer_id: String,
+    pub customer_name: String,
+    pub customer_country: String,
+    pub delivery_country: String,
+    pub transit_countries: Vec<String>,
+}
+
+/// One substance identified in one order line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct Finding {
+    pub line_number: i32,
+    pub substance_id: String,
+    pub substance_name: String,
+    pub match_kind: MatchKind,
+    pub matched_field: LineField,
+    pub matched_text: String,
+    pub classifications: Vec<Classification>,
+}
+
+/// How a substance was identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
+#[avro(
+    namespace = "org.precursorwatch.v1",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MatchKind {
+    Cas,
+    Name,
+    Synonym,
+}
+
+/// A field of an order line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, AvroSchema)]
+#[avro(
+    namespace = "org.precursorwatch.v1",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LineField {
+    Description,
+    Cas,
+    HsCode,
+}
+
+/// A list entry's status in one regime.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct Classification {
+    pub regime: Regime,
+    pub category: String,
+    pub legal_basis: String,
+}
+
+/// A list of controlled or watched chemicals.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AvroSchema,
+)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub enum Regime {
+    #[avro(rename = "UN_1988")]
+    #[serde(rename = "UN_1988")]
+    Un1988,
+    #[avro(rename = "EU")]
+    #[serde(rename = "EU")]
+    Eu,
+    #[avro(rename = "US")]
+    #[serde(rename = "US")]
+    Us,
+    #[avro(rename = "WATCH_LIST")]
+    #[serde(rename = "WATCH_LIST")]
+    WatchList,
+}
+
+/// An indicator of a suspicious order that fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct IndicatorHit {
+    pub indicator_id: String,
+    pub weight: f64,
+    pub evidence: String,
+}
+
+/// How urgent an alert is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AvroSchema,
+)]
+#[avro(
+    namespace = "org.precursorwatch.v1",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A national authority an alert goes to, with the roles of its country in the order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
+#[avro(namespace = "org.precursorwatch.v1")]
+pub struct AuthorityConcerned {
+    pub country: String,
+    pub roles: Vec<JurisdictionRole>,
+}
+
+/// The role of a country in an order.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, AvroSchema,
+)]
+#[avro(
+    namespace = "org.precursorwatch.v1",
+    rename_all = "SCREAMING_SNAKE_CASE"
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JurisdictionRole {
+    /// The supplier site's country, when the goods leave it.
+    Export,
+    /// The delivery country, when the goods come from abroad.
+    Import,
+    /// Supplier site and delivery in the same country.
+    Domestic,
+    /// A country the shipment crosses.
+    Transit,
+    /// The customer's country, when the goods are delivered elsewhere.
+    CustomerDomicile,
+}

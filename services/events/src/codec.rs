@@ -1,0 +1,180 @@
+//! Single-object encoding of the events, with the parsed schemas cached once per process.
+
+use std::sync::OnceLock;
+
+use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
+use apache_avro::Schema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::{Alert, DeadLetter, OrderReport, ScreeningResult};
+
+/// Largest allocation a decoded length prefix may ask for; hostile bytes cannot claim more.
+const MAX_ALLOCATION_BYTES: usize = 16 * 1024 * 1024;
+
+/// Length of the single-object header: two marker bytes and an 8-byte fingerprint.
+const HEADER_LEN: usize = 10;
+
+/// A type that travels on a topic, tied to its `.avsc` schema.
+pub trait Event: Serialize + DeserializeOwned {
+    /// The schema file's text.
+    const SCHEMA_JSON: &'static str;
+    /// The parsed schema and its single-object header, parsed on first use.
+    fn wire() -> &'static WireSchema;
+}
+
+/// A parsed schema and the header that announces it.
+#[derive(Debug)]
+pub struct WireSchema {
+    schema: Schema,
+    header: Vec<u8>,
+}
+
+impl WireSchema {
+    fn parse(json: &str) -> Self {
+        apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
+        // The schema files are part of the build; a broken one is a programming error that every
+        // test run catches.
+        #[allow(clippy::expect_used)]
+        let schema = Schema::parse_str(json).expect("schemas/*.avsc are valid Avro schemas");
+        let header = RabinFingerprintHeader::from_schema(&schema).build_header();
+        Self { schema, header }
+    }
+
+    /// The parsed schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+}
+
+macro_rules! event {
+    ($type:ty, $file:literal) => {
+        impl Event for $type {
+            const SCHEMA_JSON: &'static str = include_str!(concat!("../../../schemas/", $file));
+
+            fn wire() -> &'static WireSchema {
+                static WIRE: OnceLock<WireSchema> = OnceLock::new();
+                WIRE.get_or_init(|| WireSchema::parse(Self::SCHEMA_JSON))
+            }
+        }
+    };
+}
+
+event!(OrderReport, "order_report.avsc");
+event!(ScreeningResult, "screening_result.avsc");
+event!(Alert, "alert.avsc");
+event!(DeadLetter, "dead_letter.avsc");
+
+/// Why an event could not be encoded; a value that does not fit its schema is a bug.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot encode event: {0}")]
+pub struct EncodeError(#[from] apache_avro::Error);
+
+/// Why bytes could not be decoded into an event.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The bytes do not start with the single-object marker and the expected schema fingerprint.
+    #[error("not a single-object encoded {expected}: unknown header {found}")]
+    Header {
+        expected: &'static str,
+        found: String,
+    },
+    /// The datum does not decode with the schema.
+    #[error("malformed avro datum: {0}")]
+    Datum(#[from] apache_avro::Error),
+    /// Bytes were left after the datum.
+    #[error("{0} trailing bytes after the avro datum")]
+    Trailing(usize),
+}
+
+/// Encodes an event as one single-object encoded Avro datum.
+pub fn encode<E: Event>(event: &E) -> Result<Vec<u8>, EncodeError> {
+    let wire = E::wire();
+    let value = apache_avro::to_value(event)?;
+    let datum = apache_avro::to_avro_datum(&wire.schema, value)?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + datum.len());
+    bytes.extend_from_slice(&wire.header);
+    bytes.extend_from_slice(&datum);
+    Ok(bytes)
+}
+
+/// Decodes bytes written by [`encode`]; hostile input gives an error, never a panic.
+pub fn decode<E: Event>(bytes: &[u8]) -> Result<E, DecodeError> {
+    let wire = E::wire();
+    let Some(body) = bytes.strip_prefix(wire.header.as_slice()) else {
+        let shown = &bytes[..bytes.len().min(HEADER_LEN)];
+        return Err(DecodeError::Header {
+            expected: std::any::type_name::<E>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("event"),
+            found: shown.iter().map(|b| format!("{b:02x}")).collect(),
+        });
+    };
+    let mut reader = body;
+    let value = apache_avro::from_avro_datum(&wire.schema, &mut reader, None)?;
+    if !reader.is_empty() {
+        return Err(DecodeError::Trailing(reader.len()));
+    }
+    Ok(apache_avro::from_value(&value)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema_pins::samples;
+
+    #[test]
+    fn every_event_round_trips() {
+        let report = samples::order_report();
+        assert_eq!(
+            decode::<OrderReport>(&encode(&report).unwrap()).unwrap(),
+            report
+        );
+        let alert = samples::alert();
+        assert_eq!(decode::<Alert>(&encode(&alert).unwrap()).unwrap(), alert);
+        let result = samples::screening_result();
+        assert_eq!(
+            decode::<ScreeningResult>(&encode(&result).unwrap()).unwrap(),
+            result
+        );
+        let dead = samples::dead_letter();
+        assert_eq!(decode::<DeadLetter>(&encode(&dead).unwrap()).unwrap(), dead);
+    }
+
+    #[test]
+    fn a_message_of_another_type_is_rejected_by_its_header() {
+        let bytes = encode(&samples::alert()).unwrap();
+        assert!(matches!(
+            decode::<OrderReport>(&bytes),
+            Err(DecodeError::Header { .. })
+        ));
+    }
+
+    #[test]
+    fn truncated_and_padded_messages_are_rejected() {
+        let bytes = encode(&samples::order_report()).unwrap();
+        for cut in HEADER_LEN..bytes.len() {
+            assert!(
+                decode::<OrderReport>(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut padded = bytes.clone();
+        padded.push(0);
+        assert!(matches!(
+            decode::<OrderReport>(&padded),
+            Err(DecodeError::Trailing(1))
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_bytes_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let mut bytes = OrderReport::wire().header.clone();
+            bytes.extend_from_slice(&tail);
+            let _ = decode::<OrderReport>(&bytes);
+            let _ = decode::<Alert>(&tail);
+        }
+    }
+}

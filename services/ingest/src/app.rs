@@ -1,0 +1,146 @@
+//! Building and running the ingest service.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use events::topics;
+use kafka::{KafkaArgs, Producer};
+use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::http::{self, ApiState};
+use crate::metrics::Metrics;
+use crate::outbox;
+use crate::screenings::RecordScreenings;
+
+/// Settings of `ingest serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address of the company API.
+    #[arg(
+        long = "http-addr",
+        env = "PW_HTTP_ADDR",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub http_addr: SocketAddr,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Consumer group that records screening results.
+    #[arg(
+        long = "consumer-group",
+        env = "PW_INGEST_GROUP",
+        default_value = "ingest"
+    )]
+    pub consumer_group: String,
+}
+
+/// A built ingest service: connected, migrated, bound, not yet running.
+pub struct App {
+    listener: TcpListener,
+    admin: AdminServer,
+    store: Store,
+    producer: Producer,
+    kafka: KafkaArgs,
+    consumer_group: String,
+    metrics: Metrics,
+    readiness: Readiness,
+}
+
+impl App {
+    /// Does everything that can fail at start: topics, clients, ports.
+    pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
+        let metrics = Metrics::new().context("cannot register metrics")?;
+        args.kafka
+            .ensure_topics(&[
+                topics::ORDERS_SUBMITTED,
+                topics::ORDERS_SCREENED,
+                &topics::dead_letter(topics::ORDERS_SCREENED),
+            ])
+            .await?;
+        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let listener = TcpListener::bind(args.http_addr).await.with_context(|| {
+            format!(
+                "cannot bind the company API to {} (--http-addr)",
+                args.http_addr
+            )
+        })?;
+        let readiness = Readiness::default();
+        let admin = AdminServer::bind(
+            args.admin.addr_or(9101),
+            metrics.registry.clone(),
+            readiness.clone(),
+        )
+        .await?;
+        Ok(Self {
+            listener,
+            admin,
+            store,
+            producer,
+            kafka: args.kafka,
+            consumer_group: args.consumer_group,
+            metrics,
+            readiness,
+        })
+    }
+
+    /// Address of the company API.
+    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Address of the admin server.
+    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+
+    /// Spawns the API, the outbox publisher and the screening recorder on `shutdown`.
+    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let wake = Arc::new(Notify::new());
+        let state = ApiState {
+            store: self.store.clone(),
+            outbox_wake: wake.clone(),
+            metrics: self.metrics.clone(),
+        };
+        let token = shutdown.token();
+        let listener = self.listener;
+        shutdown.spawn("http", async move {
+            axum::serve(listener, http::router(state))
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await
+                .context("company API failed")
+        });
+        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        shutdown.spawn(
+            "outbox",
+            outbox::run(
+                self.store.clone(),
+                self.producer.clone(),
+                wake,
+                self.metrics.clone(),
+                shutdown.token(),
+            ),
+        );
+        let consumer = self
+            .kafka
+            .consumer(&self.consumer_group, &[topics::ORDERS_SCREENED])?;
+        shutdown.spawn(
+            "screenings",
+            kafka::consume(
+                consumer,
+                self.producer.clone(),
+                "ingest",
+                RecordScreenings { store: self.store },
+                self.metrics.consumer.clone(),
+                shutdown.token(),
+            ),
+        );
+        self.readiness.set(true);
+        Ok(())
+    }
+}

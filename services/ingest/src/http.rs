@@ -1,0 +1,282 @@
+//! The company-facing HTTP API: `POST /v1/reports` and `GET /v1/reports/{id}`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use store::{Inserted, NewReport, OutboxMessage, Receipt, Store};
+use tokio::sync::Notify;
+
+use crate::auth;
+use crate::metrics::Metrics;
+use crate::report::{Envelope, Problem, ReportRequest};
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub outbox_wake: Arc<Notify>,
+    pub metrics: Metrics,
+}
+
+/// The API's routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/reports", post(submit))
+        .route("/v1/reports/{id}", get(status))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// An error answer: `{"error": ..., "message": ..., "problems": [...]}`.
+#[derive(Debug, Serialize)]
+struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    problems: Vec<Problem>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the report store is unavailable, retry later",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let mut response = (status, Json(self)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// A receipt as the API shows it.
+#[derive(Debug, Serialize)]
+struct ReceiptBody {
+    report_id: String,
+    company_reference: String,
+    status: &'static str,
+    received_at: String,
+    payload_sha256: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
+}
+
+fn receipt_body(receipt: Receipt, status: &'static str, duplicate: bool) -> ReceiptBody {
+    ReceiptBody {
+        report_id: receipt.report_id,
+        company_reference: receipt.company_reference,
+        status,
+        received_at: rfc3339(receipt.received_at),
+        payload_sha256: receipt.payload_sha256,
+        duplicate,
+    }
+}
+
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+        .unwrap_or_default()
+}
+
+/// Resolves the company of the request's API key.
+async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send a valid API key as Authorization: Bearer pw_...",
+        )
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let (key_id, secret) = auth::split(token.trim()).ok_or_else(unauthorized)?;
+    let record = store
+        .api_key(key_id)
+        .await
+        .map_err(ApiError::unavailable)?
+        .ok_or_else(unauthorized)?;
+    if record.revoked || !auth::verify(secret, &record.secret_hash) {
+        return Err(unauthorized());
+    }
+    Ok(record.company_id)
+}
+
+async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = Instant::now();
+    let (result, response) = match accept(&state, &headers, &body).await {
+        Ok((duplicate, receipt)) => {
+            let status = if duplicate {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
+            let location = format!("/v1/reports/{}", receipt.report_id);
+            let body = Json(receipt_body(receipt, "received", duplicate));
+            let response = (status, [(header::LOCATION, location)], body).into_response();
+            (if duplicate { "duplicate" } else { "accepted" }, response)
+        }
+        Err(error) => {
+            for problem in &error.problems {
+                state
+                    .metrics
+                    .problems
+                    .with_label_values(&[problem.code])
+                    .inc();
+            }
+            let result = match error.status {
+                StatusCode::UNAUTHORIZED => "unauthorized",
+                StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                _ => "rejected",
+            };
+            (result, error.into_response())
+        }
+    };
+    state.metrics.reports.with_label_values(&[result]).inc();
+    state
+        .metrics
+        .request_seconds
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Authenticates, parses and stores a report; returns whether it was a resubmission.
+async fn accept(
+    state: &ApiState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(bool, Receipt), ApiError> {
+    let company_id = authenticate(&state.store, headers).await?;
+    let request: ReportRequest = {
+        let deserializer = &mut serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let field = error.path().to_string();
+            let mut problem = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "the body is not a valid report document",
+            );
+            problem.problems.push(Problem {
+                field: if field == "." { String::new() } else { field },
+                code: "malformed_json",
+                reason: error.inner().to_string(),
+            });
+            problem
+        })?
+    };
+    let report_id = uuid::Uuid::now_v7().to_string();
+    let submitted_at = events::now_micros();
+    let envelope = Envelope {
+        report_id: report_id.clone(),
+        company_id: company_id.clone(),
+        submitted_at,
+    };
+    let report = request.parse(envelope).map_err(|problems| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        error: "validation_failed",
+        message: format!(
+            "the report has {} problem(s); nothing was stored",
+            problems.len()
+        ),
+        problems,
+    })?;
+    let event = events::encode(&report).map_err(|error| {
+        tracing::error!(%error, "cannot encode a validated report");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the report could not be encoded",
+        )
+    })?;
+    let customer_key = format!("{company_id}/{}", report.customer.id);
+    let new_report = NewReport {
+        id: report_id,
+        company_id,
+        company_reference: report.company_reference.clone(),
+        customer_key: customer_key.clone(),
+        payload_sha256: hex::encode(Sha256::digest(body)),
+        event: event.clone(),
+        received_at: submitted_at,
+    };
+    let message = OutboxMessage {
+        topic: events::topics::ORDERS_SUBMITTED.to_owned(),
+        key: customer_key,
+        payload: event,
+    };
+    match state.store.insert_report(&new_report, &message).await {
+        Ok(Inserted::New(receipt)) => {
+            state.outbox_wake.notify_one();
+            tracing::info!(
+                report_id = receipt.report_id,
+                company_id = new_report.company_id,
+                "report accepted"
+            );
+            Ok((false, receipt))
+        }
+        Ok(Inserted::Existing(receipt)) => Ok((true, receipt)),
+        Err(error) => Err(ApiError::unavailable(error)),
+    }
+}
+
+async fn status(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let company_id = authenticate(&state.store, &headers).await?;
+    let found = state
+        .store
+        .report_status(&company_id, &id)
+        .await
+        .map_err(ApiError::unavailable)?;
+    // Another company's report is indistinguishable from a report that does not exist.
+    let Some(found) = found else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no report {id} of yours"),
+        ));
+    };
+    Ok(Json(receipt_body(found.receipt, found.status.as_str(), false)).into_response())
+}

@@ -1,0 +1,15 @@
+//! ingest: accepts order reports from chemical companies over HTTP, stores them, answers with a
+//! receipt and publishes them to `orders.submitted`.
+
+mod app;
+mod auth;
+mod cli;
+mod http;
+mod metrics;
+mod outbox;
+mod report;
+mod screenings;
+
+pub use app::{App, ServeArgs};
+pub use cli::{create_company, main, Cli, Command, CreateCompanyArgs, NewCompany};
+pub use report::{LineRequest, ReportRequest};

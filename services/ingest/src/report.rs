@@ -1,0 +1,584 @@
+//! The JSON order report a company submits, and its parsing into the `OrderReport` event.
+//!
+//! Parsing collects every problem, each naming the field (`lines[2].cas`) and the reason, so a
+//! company fixes its report in one round trip.
+
+use chrono::NaiveDate;
+use domain::{CasNumber, CountryCode, Unit};
+use events::{
+    AddressType, Customer, CustomerType, Delivery, OrderLine, OrderReport, PaymentMethod,
+};
+use serde::{Deserialize, Serialize};
+
+/// Most lines one report may have.
+pub const MAX_LINES: usize = 1000;
+/// Most transit countries one report may list.
+pub const MAX_TRANSIT_COUNTRIES: usize = 20;
+/// Longest free-text field, in characters.
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Longest identifier field (references, ids), in characters.
+pub const MAX_ID_CHARS: usize = 200;
+
+/// The body of `POST /v1/reports`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    pub company_reference: Option<String>,
+    pub supplier_country: Option<String>,
+    pub order_date: Option<String>,
+    pub customer: Option<CustomerRequest>,
+    pub delivery: Option<DeliveryRequest>,
+    #[serde(default)]
+    pub transit_countries: Vec<String>,
+    pub payment_method: Option<String>,
+    pub end_use: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<LineRequest>,
+}
+
+/// The customer of a submitted report.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRequest {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub customer_type: Option<String>,
+    pub country: Option<String>,
+    pub registration_number: Option<String>,
+}
+
+/// The delivery of a submitted report.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRequest {
+    pub country: Option<String>,
+    pub address_type: Option<String>,
+}
+
+/// One line of a submitted report.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    pub line_number: Option<i64>,
+    pub description: Option<String>,
+    pub cas: Option<String>,
+    pub hs_code: Option<String>,
+    pub quantity: Option<f64>,
+    pub unit: Option<String>,
+    pub concentration_pct: Option<f64>,
+    pub packaging: Option<String>,
+}
+
+/// One thing wrong with a submitted report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Path of the field, e.g. `lines[0].cas`.
+    pub field: String,
+    /// Stable, machine-readable kind of problem.
+    pub code: &'static str,
+    /// What is wrong, in words.
+    pub reason: String,
+}
+
+/// Where the report came from and when it was accepted.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub report_id: String,
+    pub company_id: String,
+    pub submitted_at: i64,
+}
+
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, field: impl Into<String>, code: &'static str, reason: impl Into<String>) {
+        self.0.push(Problem {
+            field: field.into(),
+            code,
+            reason: reason.into(),
+        });
+    }
+
+    fn required<'a>(
+        &mut self,
+        field: &str,
+        value: &'a Option<String>,
+        max_chars: usize,
+    ) -> Option<&'a str> {
+        match value.as_deref().map(str::trim) {
+            None | Some("") => {
+                self.add(field, "missing_field", "is required");
+                None
+            }
+            Some(text) => self.bounded(field, text, max_chars),
+        }
+    }
+
+    fn optional(
+        &mut self,
+        field: &str,
+        value: &Option<String>,
+        max_chars: usize,
+    ) -> Option<String> {
+        let text = value
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())?;
+        self.bounded(field, text, max_chars).map(str::to_owned)
+    }
+
+    fn bounded<'a>(&mut self, field: &str, text: &'a str, max_chars: usize) -> Option<&'a str> {
+        let chars = text.chars().count();
+        if chars > max_chars {
+            self.add(
+                field,
+                "too_long",
+                format!("is {chars} characters long, at most {max_chars} are allowed"),
+            );
+            return None;
+        }
+        Some(text)
+    }
+
+    fn country(&mut self, field: &str, value: &Option<String>) -> Option<CountryCode> {
+        let text = self.required(field, value, MAX_ID_CHARS)?;
+        match CountryCode::parse(text) {
+            Ok(code) => Some(code),
+            Err(error) => {
+                self.add(field, "unknown_country", error.to_string());
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(
+        &mut self,
+        field: &str,
+        value: &Option<String>,
+        choices: &[(&str, T)],
+        default: Option<T>,
+    ) -> Option<T> {
+        let Some(text) = value
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        else {
+            if default.is_none() {
+                self.add(field, "missing_field", "is required");
+            }
+            return default;
+        };
+        let wanted = text.to_ascii_lowercase();
+        if let Some((_, choice)) = choices.iter().find(|(name, _)| *name == wanted) {
+            return Some(*choice);
+        }
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        self.add(
+            field,
+            "invalid_value",
+            format!("{text:?} is not one of {}", names.join(", ")),
+        );
+        None
+    }
+}
+
+const CUSTOMER_TYPES: &[(&str, CustomerType)] = &[
+    ("company", CustomerType::Company),
+    ("distributor", CustomerType::Distributor),
+    ("pharmacy", CustomerType::Pharmacy),
+    ("laboratory", CustomerType::Laboratory),
+    ("government", CustomerType::Government),
+    ("individual", CustomerType::Individual),
+    ("other", CustomerType::Other),
+];
+
+const ADDRESS_TYPES: &[(&str, AddressType)] = &[
+    ("business", AddressType::Business),
+    ("residential", AddressType::Residential),
+    ("po_box", AddressType::PoBox),
+    ("forwarder", AddressType::Forwarder),
+    ("free_zone", AddressType::FreeZone),
+    ("customer_collection", AddressType::CustomerCollection),
+];
+
+const PAYMENT_METHODS: &[(&str, PaymentMethod)] = &[
+    ("invoice", PaymentMethod::Invoice),
+    ("bank_transfer", PaymentMethod::BankTransfer),
+    ("card", PaymentMethod::Card),
+    ("cash", PaymentMethod::Cash),
+    ("money_transfer", PaymentMethod::MoneyTransfer),
+    ("cryptocurrency", PaymentMethod::Cryptocurrency),
+    ("third_party", PaymentMethod::ThirdParty),
+    ("other", PaymentMethod::Other),
+];
+
+impl ReportRequest {
+    /// Parses the request into the event, or lists every problem.
+    pub fn parse(&self, envelope: Envelope) -> Result<OrderReport, Vec<Problem>> {
+        let mut problems = Problems(Vec::new());
+        let reference =
+            problems.required("company_reference", &self.company_reference, MAX_ID_CHARS);
+        let supplier_country = problems.country("supplier_country", &self.supplier_country);
+        let order_date = self.order_date(&mut problems);
+        let customer = self.customer(&mut problems);
+        let delivery = self.delivery(&mut problems);
+        let transit_countries = self.transit_countries(&mut problems);
+        let payment_method = problems.choice(
+            "payment_method",
+            &self.payment_method,
+            PAYMENT_METHODS,
+            Some(PaymentMethod::Unstated),
+        );
+        let end_use = problems.optional("end_use", &self.end_use, MAX_TEXT_CHARS);
+        let lines = self.lines(&mut problems);
+
+        if !problems.0.is_empty() {
+            return Err(problems.0);
+        }
+        match (
+            reference,
+            supplier_country,
+            order_date,
+            customer,
+            delivery,
+            payment_method,
+        ) {
+            (
+                Some(reference),
+                Some(supplier_country),
+                Some(order_date),
+                Some(customer),
+                Some(delivery),
+                Some(payment_method),
+            ) => Ok(OrderReport {
+                report_id: envelope.report_id,
+                company_id: envelope.company_id,
+                company_reference: reference.to_owned(),
+                supplier_country: supplier_country.to_string(),
+                order_date,
+                submitted_at: envelope.submitted_at,
+                customer,
+                delivery,
+                transit_countries,
+                payment_method,
+                end_use,
+                lines,
+            }),
+            // Every None above recorded a problem.
+            _ => Err(vec![Problem {
+                field: String::new(),
+                code: "invalid_value",
+                reason: "report is incomplete".into(),
+            }]),
+        }
+    }
+
+    fn order_date(&self, problems: &mut Problems) -> Option<i32> {
+        let text = problems.required("order_date", &self.order_date, MAX_ID_CHARS)?;
+        let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") else {
+            problems.add(
+                "order_date",
+                "invalid_date",
+                format!("{text:?} is not a date in the form YYYY-MM-DD"),
+            );
+            return None;
+        };
+        let days = date.signed_duration_since(NaiveDate::default()).num_days();
+        i32::try_from(days).ok()
+    }
+
+    fn customer(&self, problems: &mut Problems) -> Option<Customer> {
+        let Some(customer) = &self.customer else {
+            problems.add("customer", "missing_field", "is required");
+            return None;
+        };
+        let id = problems.required("customer.id", &customer.id, MAX_ID_CHARS);
+        let name = problems.required("customer.name", &customer.name, MAX_TEXT_CHARS);
+        let customer_type = problems.choice(
+            "customer.type",
+            &customer.customer_type,
+            CUSTOMER_TYPES,
+            None,
+        );
+        let country = problems.country("customer.country", &customer.country);
+        let registration_number = problems.optional(
+            "customer.registration_number",
+            &customer.registration_number,
+            MAX_ID_CHARS,
+        );
+        Some(Customer {
+            id: id?.to_owned(),
+            name: name?.to_owned(),
+            customer_type: customer_type?,
+            country: country?.to_string(),
+            registration_number,
+        })
+    }
+
+    fn delivery(&self, problems: &mut Problems) -> Option<Delivery> {
+        let Some(delivery) = &self.delivery else {
+            problems.add("delivery", "missing_field", "is required");
+            return None;
+        };
+        let country = problems.country("delivery.country", &delivery.country);
+        let address_type = problems.choice(
+            "delivery.address_type",
+            &delivery.address_type,
+            ADDRESS_TYPES,
+            Some(AddressType::Unstated),
+        );
+        Some(Delivery {
+            country: country?.to_string(),
+            address_type: address_type?,
+        })
+    }
+
+    fn transit_countries(&self, problems: &mut Problems) -> Vec<String> {
+        if self.transit_countries.len() > MAX_TRANSIT_COUNTRIES {
+            problems.add(
+                "transit_countries",
+                "too_many",
+                format!(
+                    "lists {} countries, at most {MAX_TRANSIT_COUNTRIES} are allowed",
+                    self.transit_countries.len()
+                ),
+            );
+            return Vec::new();
+        }
+        let mut countries = Vec::new();
+        for (index, text) in self.transit_countries.iter().enumerate() {
+            let field = format!("transit_countries[{index}]");
+            match CountryCode::parse(text) {
+                Ok(code) => countries.push(code.to_string()),
+                Err(error) => problems.add(field, "unknown_country", error.to_string()),
+            }
+        }
+        countries
+    }
+
+    fn lines(&self, problems: &mut Problems) -> Vec<OrderLine> {
+        if self.lines.is_empty() {
+            problems.add("lines", "no_lines", "a report needs at least one line");
+            return Vec::new();
+        }
+        if self.lines.len() > MAX_LINES {
+            problems.add(
+                "lines",
+                "too_many",
+                format!(
+                    "has {} lines, at most {MAX_LINES} are allowed",
+                    self.lines.len()
+                ),
+            );
+            return Vec::new();
+        }
+        let mut seen_numbers = std::collections::HashSet::new();
+        let mut lines = Vec::with_capacity(self.lines.len());
+        for (index, line) in self.lines.iter().enumerate() {
+            let field = |name: &str| format!("lines[{index}].{name}");
+            let line_number = match line.line_number {
+                None => Some(index as i64 + 1),
+                Some(number) if (1..=i64::from(i32::MAX)).contains(&number) => Some(number),
+                Some(number) => {
+                    problems.add(
+                        field("line_number"),
+                        "invalid_value",
+                        format!("{number} is not a positive line number"),
+                    );
+                    None
+                }
+            };
+            if let Some(number) = line_number {
+                if !seen_numbers.insert(number) {
+                    problems.add(
+                        field("line_number"),
+                        "duplicate_line_number",
+                        format!("line number {number} is used twice"),
+                    );
+                }
+            }
+            let description =
+                problems.required(&field("description"), &line.description, MAX_TEXT_CHARS);
+            let cas = problems
+                .optional(&field("cas"), &line.cas, MAX_ID_CHARS)
+                .and_then(|text| match CasNumber::parse(&text) {
+                    Ok(cas) => Some(cas.to_string()),
+                    Err(error) => {
+                        problems.add(field("cas"), "invalid_cas", format!("{text:?}: {error}"));
+                        None
+                    }
+                });
+            let hs_code = problems
+                .optional(&field("hs_code"), &line.hs_code, MAX_ID_CHARS)
+                .and_then(|text| {
+                    let digits: String = text.chars().filter(|c| !matches!(c, '.' | ' ')).collect();
+                    if digits.chars().all(|c| c.is_ascii_digit())
+                        && matches!(digits.len(), 6 | 8 | 10)
+                    {
+                        Some(digits)
+                    } else {
+                        problems.add(
+                            field("hs_code"),
+                            "invalid_hs_code",
+                            format!("{text:?} is not a 6-digit HS or 8-digit CN code"),
+                        );
+                        None
+                    }
+                });
+            let quantity = match line.quantity {
+                None => {
+                    problems.add(field("quantity"), "missing_field", "is required");
+                    None
+                }
+                Some(quantity) if quantity.is_finite() && quantity > 0.0 => Some(quantity),
+                Some(quantity) => {
+                    problems.add(
+                        field("quantity"),
+                        "invalid_quantity",
+                        format!("{quantity} is not a quantity greater than zero"),
+                    );
+                    None
+                }
+            };
+            let unit = problems
+                .required(&field("unit"), &line.unit, MAX_ID_CHARS)
+                .and_then(|text| match text.parse::<Unit>() {
+                    Ok(unit) => Some(unit),
+                    Err(error) => {
+                        problems.add(field("unit"), "unknown_unit", error.to_string());
+                        None
+                    }
+                });
+            let concentration_pct = match line.concentration_pct {
+                Some(pct) if !(pct.is_finite() && pct > 0.0 && pct <= 100.0) => {
+                    problems.add(
+                        field("concentration_pct"),
+                        "invalid_concentration",
+                        format!("{pct} is not a percentage above 0 and at most 100"),
+                    );
+                    None
+                }
+                other => other,
+            };
+            let packaging = problems.optional(&field("packaging"), &line.packaging, MAX_TEXT_CHARS);
+            if let (Some(number), Some(description), Some(quantity), Some(unit)) =
+                (line_number, description, quantity, unit)
+            {
+                lines.push(OrderLine {
+                    line_number: i32::try_from(number).unwrap_or(i32::MAX),
+                    description: description.to_owned(),
+                    cas,
+                    hs_code,
+                    quantity,
+                    unit: unit.symbol().to_owned(),
+                    concentration_pct,
+                    packaging,
+                });
+            }
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            report_id: "r1".into(),
+            company_id: "acme".into(),
+            submitted_at: 1,
+        }
+    }
+
+    fn valid() -> ReportRequest {
+        serde_json::from_str(include_str!("../examples/sample-report.json")).expect("sample parses")
+    }
+
+    #[test]
+    fn the_shipped_sample_report_is_valid() {
+        let report = valid().parse(envelope()).expect("valid");
+        assert_eq!(report.supplier_country, "DE");
+        assert_eq!(report.lines[0].cas.as_deref(), Some("108-24-7"));
+        assert_eq!(report.lines[0].unit, "l");
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_field() {
+        let mut request = valid();
+        request.supplier_country = Some("XX".into());
+        request.lines[0].cas = Some("108-24-8".into());
+        request.lines[0].unit = Some("barrel".into());
+        request.lines[0].quantity = Some(-5.0);
+        let customer = request.customer.as_mut().unwrap();
+        customer.name = None;
+        let problems = request.parse(envelope()).unwrap_err();
+        let fields: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.code))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("supplier_country", "unknown_country"),
+                ("customer.name", "missing_field"),
+                ("lines[0].cas", "invalid_cas"),
+                ("lines[0].quantity", "invalid_quantity"),
+                ("lines[0].unit", "unknown_unit"),
+            ]
+        );
+        assert!(
+            problems[2].reason.contains("check digit is 8, expected 7"),
+            "{}",
+            problems[2].reason
+        );
+    }
+
+    #[test]
+    fn a_report_without_lines_is_rejected() {
+        let mut request = valid();
+        request.lines.clear();
+        let problems = request.parse(envelope()).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![Problem {
+                field: "lines".into(),
+                code: "no_lines",
+                reason: "a report needs at least one line".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn duplicate_line_numbers_and_overlong_fields_are_rejected() {
+        let mut request = valid();
+        let mut second = request.lines[0].clone();
+        second.description = Some("x".repeat(MAX_TEXT_CHARS + 1));
+        request.lines.push(second);
+        let problems = request.parse(envelope()).unwrap_err();
+        let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
+        assert_eq!(codes, vec!["duplicate_line_number", "too_long"]);
+        assert_eq!(problems[1].field, "lines[2].description");
+    }
+
+    #[test]
+    fn optional_choices_default_to_unstated() {
+        let mut request = valid();
+        request.payment_method = None;
+        request.delivery.as_mut().unwrap().address_type = None;
+        let report = request.parse(envelope()).unwrap();
+        assert_eq!(report.payment_method, PaymentMethod::Unstated);
+        assert_eq!(report.delivery.address_type, AddressType::Unstated);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_json_never_panics(text in "\\PC{0,200}") {
+            if let Ok(request) = serde_json::from_str::<ReportRequest>(&text) {
+                let _ = request.parse(envelope());
+            }
+        }
+    }
+}

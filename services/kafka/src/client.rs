@@ -1,0 +1,146 @@
+//! Client configuration and the client context shared by every Kafka client of the project.
+
+use anyhow::Context as _;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
+
+/// How to reach the Kafka cluster; flattened into every service's configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KafkaArgs {
+    /// Bootstrap servers of the Kafka cluster, comma separated.
+    #[arg(
+        long = "kafka-brokers",
+        env = "PW_KAFKA_BROKERS",
+        default_value = "127.0.0.1:9092"
+    )]
+    pub brokers: String,
+    /// Extra librdkafka settings as key=value, e.g. security.protocol=SASL_SSL; repeatable, or
+    /// comma separated in the environment variable.
+    #[arg(long = "kafka-option", env = "PW_KAFKA_OPTIONS", value_delimiter = ',', value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Partitions of the topics a service creates when they do not exist.
+    #[arg(
+        long = "topic-partitions",
+        env = "PW_TOPIC_PARTITIONS",
+        default_value_t = 6
+    )]
+    pub topic_partitions: i32,
+    /// Replication factor of the topics a service creates (3 in production, 1 on one broker).
+    #[arg(
+        long = "topic-replication",
+        env = "PW_TOPIC_REPLICATION",
+        default_value_t = 1
+    )]
+    pub topic_replication: i32,
+}
+
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected key=value, got {text:?}"))?;
+    Ok((key.trim().to_owned(), value.trim().to_owned()))
+}
+
+impl KafkaArgs {
+    /// Settings for the given bootstrap servers and no extra options.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            options: Vec::new(),
+            topic_partitions: 6,
+            topic_replication: 1,
+        }
+    }
+
+    /// Creates the named topics with the configured layout where they do not exist.
+    pub async fn ensure_topics(&self, names: &[&str]) -> anyhow::Result<()> {
+        let specs: Vec<crate::TopicSpec> = names
+            .iter()
+            .map(|name| crate::TopicSpec::new(*name, self.topic_partitions, self.topic_replication))
+            .collect();
+        crate::ensure_topics(self, &specs).await
+    }
+
+    /// A client configuration with the brokers and extra options applied.
+    pub(crate) fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        config.set_log_level(RDKafkaLogLevel::Warning);
+        for (key, value) in &self.options {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// A consumer in `group_id`, subscribed to `topics`, that commits only offsets stored
+    /// explicitly after processing.
+    pub fn consumer(
+        &self,
+        group_id: &str,
+        topics: &[&str],
+    ) -> anyhow::Result<StreamConsumer<PwContext>> {
+        let consumer: StreamConsumer<PwContext> = self
+            .client_config()
+            .set("group.id", group_id)
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.partition.eof", "false")
+            .create_with_context(PwContext)
+            .with_context(|| {
+                format!(
+                    "cannot create a kafka consumer for {} (--kafka-brokers)",
+                    self.brokers
+                )
+            })?;
+        rdkafka::consumer::Consumer::subscribe(&consumer, topics)
+            .with_context(|| format!("cannot subscribe to {topics:?}"))?;
+        Ok(consumer)
+    }
+}
+
+/// The client context of every client: librdkafka logs go to `tracing`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PwContext;
+
+impl ClientContext for PwContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, reason, "kafka client error");
+    }
+}
+
+impl ConsumerContext for PwContext {
+    fn post_rebalance(
+        &self,
+        _consumer: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                tracing::info!(partitions = partitions.count(), "partitions assigned")
+            }
+            Rebalance::Revoke(partitions) => {
+                tracing::info!(partitions = partitions.count(), "partitions revoked")
+            }
+            Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
+        }
+    }
+}

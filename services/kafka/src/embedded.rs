@@ -1,0 +1,27 @@
+//! librdkafka's in-process mock broker, for the embedded demo mode only.
+//!
+//! It keeps a few MiB per partition and loses everything when the process exits: never use it
+//! where data must not be lost.
+
+use anyhow::Context as _;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
+
+/// A running mock cluster; dropping it stops the broker.
+pub struct EmbeddedBroker {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+}
+
+impl EmbeddedBroker {
+    /// Starts a one-broker mock cluster on a free loopback port.
+    pub fn start() -> anyhow::Result<Self> {
+        let cluster =
+            MockCluster::new(1).context("cannot start the in-process mock kafka broker")?;
+        Ok(Self { cluster })
+    }
+
+    /// The bootstrap servers clients connect to.
+    pub fn bootstrap_servers(&self) -> String {
+        self.cluster.bootstrap_servers()
+    }
+}

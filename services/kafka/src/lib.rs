@@ -1,0 +1,20 @@
+//! The one crate that talks to Kafka: client configuration, producers that wait for the broker's
+//! acknowledgement, consumers that store an offset only after the work is durable, dead letters,
+//! topic provisioning and the in-process mock broker of the embedded mode.
+
+mod client;
+mod consume;
+mod embedded;
+mod metrics;
+mod produce;
+mod topics;
+
+pub use client::{KafkaArgs, PwContext};
+pub use consume::{consume, Failure, Handler, Message};
+pub use embedded::EmbeddedBroker;
+pub use metrics::ConsumerMetrics;
+pub use produce::{Delivered, Producer};
+pub use topics::{ensure_topics, TopicSpec};
+
+pub use rdkafka::consumer::StreamConsumer;
+pub use rdkafka::message::Message as KafkaMessage;

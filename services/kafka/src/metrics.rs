@@ -1,0 +1,46 @@
+//! Metrics every consumer loop keeps.
+
+use prometheus::{IntCounterVec, Opts, Registry};
+
+/// Counters of a consumer loop, labelled by topic.
+#[derive(Clone)]
+pub struct ConsumerMetrics {
+    pub processed: IntCounterVec,
+    pub dead_lettered: IntCounterVec,
+    pub retries: IntCounterVec,
+}
+
+impl ConsumerMetrics {
+    /// Creates the counters and registers them on `registry`.
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let processed = IntCounterVec::new(
+            Opts::new(
+                "pw_messages_processed_total",
+                "Messages processed and committed, by topic",
+            ),
+            &["topic"],
+        )?;
+        let dead_lettered = IntCounterVec::new(
+            Opts::new(
+                "pw_dead_letters_total",
+                "Messages sent to a dead-letter topic, by source topic and error class",
+            ),
+            &["topic", "error_class"],
+        )?;
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "pw_transient_failures_total",
+                "Transient failures retried, by topic",
+            ),
+            &["topic"],
+        )?;
+        registry.register(Box::new(processed.clone()))?;
+        registry.register(Box::new(dead_lettered.clone()))?;
+        registry.register(Box::new(retries.clone()))?;
+        Ok(Self {
+            processed,
+            dead_lettered,
+            retries,
+        })
+    }
+}

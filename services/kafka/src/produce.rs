@@ -1,0 +1,77 @@
+//! A producer that returns only once the broker has the message.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use rdkafka::error::KafkaError;
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::util::Timeout;
+
+use crate::{KafkaArgs, PwContext};
+
+/// Where a message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// An idempotent producer with `acks=all`; `send` waits for the acknowledgement.
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer<PwContext>,
+}
+
+impl Producer {
+    /// Creates the producer; `delivery_timeout` bounds how long one send may wait for the broker.
+    pub fn new(args: &KafkaArgs, delivery_timeout: Duration) -> anyhow::Result<Self> {
+        let inner = args
+            .client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set(
+                "message.timeout.ms",
+                delivery_timeout.as_millis().to_string(),
+            )
+            .create_with_context(PwContext)
+            .with_context(|| {
+                format!(
+                    "cannot create a kafka producer for {} (--kafka-brokers)",
+                    args.brokers
+                )
+            })?;
+        Ok(Self { inner })
+    }
+
+    /// Sends one message and waits until the broker has acknowledged it.
+    ///
+    /// A full local queue makes the caller wait: that is the back-pressure.
+    pub async fn send(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) -> Result<Delivered, KafkaError> {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        if let Some(headers) = headers {
+            record = record.headers(headers);
+        }
+        match self.inner.send(record, Timeout::Never).await {
+            Ok(delivery) => Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+            Err((error, _message)) => Err(error),
+        }
+    }
+
+    /// Waits up to `timeout` for queued messages to be delivered.
+    pub fn flush(&self, timeout: Duration) {
+        if let Err(error) = self.inner.flush(timeout) {
+            tracing::warn!(%error, "producer flush incomplete");
+        }
+    }
+}

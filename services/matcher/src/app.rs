@@ -1,0 +1,130 @@
+//! Building and running the matcher service.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use events::topics;
+use kafka::{KafkaArgs, Producer};
+use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+
+use crate::engine::Engine;
+use crate::metrics::Metrics;
+use crate::reference::ReferenceData;
+use crate::service::ScreenReports;
+
+/// Settings of `matcher serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Consumer group of the matchers.
+    #[arg(
+        long = "consumer-group",
+        env = "PW_MATCHER_GROUP",
+        default_value = "matcher"
+    )]
+    pub consumer_group: String,
+    /// Reference data CSV to use instead of the data built into the binary.
+    #[arg(long = "reference-data", env = "PW_REFERENCE_DATA")]
+    pub reference_data: Option<PathBuf>,
+}
+
+/// A built matcher: reference data loaded, clients created, admin port bound.
+pub struct App {
+    admin: AdminServer,
+    engine: Arc<Engine>,
+    producer: Producer,
+    kafka: KafkaArgs,
+    consumer_group: String,
+    metrics: Metrics,
+    readiness: Readiness,
+}
+
+/// Loads the reference data from `path`, or the built-in data.
+pub fn load_reference(path: Option<&std::path::Path>) -> anyhow::Result<ReferenceData> {
+    match path {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read reference data {} (--reference-data)",
+                    path.display()
+                )
+            })?;
+            ReferenceData::from_csv(&text)
+                .with_context(|| format!("invalid reference data {}", path.display()))
+        }
+        None => ReferenceData::builtin(),
+    }
+}
+
+impl App {
+    /// Does everything that can fail at start.
+    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+        let metrics = Metrics::new().context("cannot register metrics")?;
+        let engine = Arc::new(Engine::new(load_reference(
+            args.reference_data.as_deref(),
+        )?)?);
+        tracing::info!(version = engine.version(), "reference data loaded");
+        args.kafka
+            .ensure_topics(&[
+                topics::ORDERS_SUBMITTED,
+                topics::ORDERS_SCREENED,
+                topics::ALERTS_DETECTED,
+                &topics::dead_letter(topics::ORDERS_SUBMITTED),
+            ])
+            .await?;
+        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let readiness = Readiness::default();
+        let admin = AdminServer::bind(
+            args.admin.addr_or(9102),
+            metrics.registry.clone(),
+            readiness.clone(),
+        )
+        .await?;
+        Ok(Self {
+            admin,
+            engine,
+            producer,
+            kafka: args.kafka,
+            consumer_group: args.consumer_group,
+            metrics,
+            readiness,
+        })
+    }
+
+    /// Address of the admin server.
+    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+
+    /// Spawns the consumer and the admin server on `shutdown`.
+    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let consumer = self
+            .kafka
+            .consumer(&self.consumer_group, &[topics::ORDERS_SUBMITTED])?;
+        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let handler = ScreenReports {
+            engine: self.engine,
+            producer: self.producer.clone(),
+            metrics: self.metrics.clone(),
+        };
+        shutdown.spawn(
+            "screen",
+            kafka::consume(
+                consumer,
+                self.producer,
+                "matcher",
+                handler,
+                self.metrics.consumer.clone(),
+                shutdown.token(),
+            ),
+        );
+        self.readiness.set(true);
+        Ok(())
+    }
+}

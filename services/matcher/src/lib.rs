@@ -1,0 +1,17 @@
+//! matcher: screens every order report of `orders.submitted` against the controlled and
+//! watch-listed substances, publishes a screening result for each to `orders.screened` and an
+//! alert for each report with a finding to `alerts.detected`.
+
+mod app;
+mod cli;
+mod engine;
+mod metrics;
+mod reference;
+mod screen;
+mod service;
+
+pub use app::{App, ServeArgs};
+pub use cli::{main, Cli, Command};
+pub use engine::{normalize, Engine, LineInput};
+pub use reference::{ReferenceData, Substance};
+pub use screen::{screen_report, Screening};

@@ -1,0 +1,218 @@
+//! Screening a whole order report: findings per line, then the screening result and, when
+//! something was identified, the alert.
+
+use events::{Alert, Finding, OrderContext, OrderReport, Outcome, ScreeningResult, Severity};
+
+use crate::engine::{self, Engine, LineInput};
+
+/// Namespace of alert ids: an alert id is the UUID v5 of its report id.
+const ALERT_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x5f1c_2a9e_7b64_4d0b_9a53_3c8e_1f27_d604);
+
+/// What screening one report produced.
+#[derive(Debug, Clone)]
+pub struct Screening {
+    pub result: ScreeningResult,
+    pub alert: Option<Alert>,
+}
+
+/// Screens every line of the report.
+pub fn screen_report(engine: &Engine, report: &OrderReport, now: i64) -> Screening {
+    let findings: Vec<Finding> = report
+        .lines
+        .iter()
+        .flat_map(|line| engine.screen_line(LineInput::from(line)))
+        .collect();
+    let alert = (!findings.is_empty()).then(|| build_alert(engine, report, &findings, now));
+    let result = ScreeningResult {
+        report_id: report.report_id.clone(),
+        company_id: report.company_id.clone(),
+        company_reference: report.company_reference.clone(),
+        outcome: if alert.is_some() {
+            Outcome::Alert
+        } else {
+            Outcome::Clear
+        },
+        alert_id: alert.as_ref().map(|alert| alert.alert_id.clone()),
+        lines_screened: i32::try_from(report.lines.len()).unwrap_or(i32::MAX),
+        findings,
+        reference_data_version: engine.version().to_owned(),
+        submitted_at: report.submitted_at,
+        screened_at: now,
+    };
+    Screening { result, alert }
+}
+
+fn build_alert(engine: &Engine, report: &OrderReport, findings: &[Finding], now: i64) -> Alert {
+    let mut lines: Vec<i32> = findings.iter().map(|finding| finding.line_number).collect();
+    lines.dedup();
+    let score = findings
+        .iter()
+        .map(|finding| engine::weight(&finding.classifications))
+        .fold(0.0, f64::max);
+    Alert {
+        alert_id: uuid::Uuid::new_v5(&ALERT_NAMESPACE, report.report_id.as_bytes()).to_string(),
+        report_id: report.report_id.clone(),
+        company_id: report.company_id.clone(),
+        company_reference: report.company_reference.clone(),
+        order: OrderContext {
+            supplier_country: report.supplier_country.clone(),
+            customer_id: report.customer.id.clone(),
+            customer_name: report.customer.name.clone(),
+            customer_country: report.customer.country.clone(),
+            delivery_country: report.delivery.country.clone(),
+            transit_countries: report.transit_countries.clone(),
+        },
+        lines,
+        findings: findings.to_vec(),
+        indicators: Vec::new(),
+        score,
+        severity: severity(score),
+        authorities: Vec::new(),
+        explanation: explain(report, findings),
+        reference_data_version: engine.version().to_owned(),
+        submitted_at: report.submitted_at,
+        detected_at: now,
+    }
+}
+
+fn severity(score: f64) -> Severity {
+    match score {
+        s if s >= 80.0 => Severity::Critical,
+        s if s >= 60.0 => Severity::High,
+        s if s >= 40.0 => Severity::Medium,
+        _ => Severity::Low,
+    }
+}
+
+/// One sentence per finding: the line, what matched where, and the lists that control it.
+fn explain(report: &OrderReport, findings: &[Finding]) -> String {
+    let mut sentences = Vec::new();
+    for finding in findings {
+        let description = report
+            .lines
+            .iter()
+            .find(|line| line.line_number == finding.line_number)
+            .map(|line| line.description.as_str())
+            .unwrap_or_default();
+        let how = match finding.match_kind {
+            events::MatchKind::Cas => format!("CAS number {} matched", finding.matched_text),
+            events::MatchKind::Name => format!("name \"{}\" matched", finding.matched_text),
+            events::MatchKind::Synonym => format!("synonym \"{}\" matched", finding.matched_text),
+        };
+        let lists: Vec<String> = finding
+            .classifications
+            .iter()
+            .map(|c| {
+                let regime = match c.regime {
+                    events::Regime::Un1988 => "UN 1988",
+                    events::Regime::Eu => "EU",
+                    events::Regime::Us => "US",
+                    events::Regime::WatchList => "watch list",
+                };
+                format!("{regime} {}", c.category)
+            })
+            .collect();
+        sentences.push(format!(
+            "Line {} \"{}\": {} ({how}); controlled as {}.",
+            finding.line_number,
+            description,
+            finding.substance_name,
+            lists.join("; ")
+        ));
+    }
+    sentences.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::ReferenceData;
+    use events::*;
+
+    fn report(lines: Vec<(&str, Option<&str>)>) -> OrderReport {
+        OrderReport {
+            report_id: "0193a5b0-0000-7000-8000-000000000001".into(),
+            company_id: "acme".into(),
+            company_reference: "SO-1".into(),
+            supplier_country: "DE".into(),
+            order_date: 20_000,
+            submitted_at: 10,
+            customer: Customer {
+                id: "C-1".into(),
+                name: "Buyer".into(),
+                customer_type: CustomerType::Company,
+                country: "NL".into(),
+                registration_number: None,
+            },
+            delivery: Delivery {
+                country: "NL".into(),
+                address_type: AddressType::Business,
+            },
+            transit_countries: vec![],
+            payment_method: PaymentMethod::Invoice,
+            end_use: None,
+            lines: lines
+                .into_iter()
+                .enumerate()
+                .map(|(index, (description, cas))| OrderLine {
+                    line_number: index as i32 + 1,
+                    description: description.into(),
+                    cas: cas.map(Into::into),
+                    hs_code: None,
+                    quantity: 1.0,
+                    unit: "kg".into(),
+                    concentration_pct: None,
+                    packaging: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_report_with_a_scheduled_chemical_raises_an_explained_alert() {
+        let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let screening = screen_report(
+            &engine,
+            &report(vec![
+                ("Sodium chloride", None),
+                ("Acetic anhydride 99%", Some("108-24-7")),
+            ]),
+            99,
+        );
+        assert_eq!(screening.result.outcome, Outcome::Alert);
+        let alert = screening.alert.expect("alert");
+        assert_eq!(alert.lines, vec![2]);
+        assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
+        assert_eq!(alert.severity, Severity::High);
+        assert!(
+            alert.explanation.contains(
+                "Line 2 \"Acetic anhydride 99%\": Acetic anhydride (CAS number 108-24-7 matched)"
+            ),
+            "{}",
+            alert.explanation
+        );
+        assert!(
+            alert.explanation.contains("UN 1988 Table I"),
+            "{}",
+            alert.explanation
+        );
+        assert_eq!(Some(alert.alert_id.clone()), screening.result.alert_id);
+        // The same report always yields the same alert id.
+        let again = screen_report(&engine, &report(vec![("Acetic anhydride", None)]), 100);
+        assert_eq!(again.alert.unwrap().alert_id, alert.alert_id);
+    }
+
+    #[test]
+    fn a_harmless_report_is_clear() {
+        let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let screening = screen_report(
+            &engine,
+            &report(vec![("Sodium chloride", Some("7647-14-5"))]),
+            1,
+        );
+        assert_eq!(screening.result.outcome, Outcome::Clear);
+        assert!(screening.alert.is_none());
+        assert_eq!(screening.result.lines_screened, 1);
+    }
+}

@@ -1,0 +1,104 @@
+//! Building and running the router service.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use events::topics;
+use kafka::{KafkaArgs, Producer};
+use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use store::Store;
+
+use crate::metrics::Metrics;
+use crate::service::RouteAlerts;
+
+/// Settings of `router serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Consumer group of the routers.
+    #[arg(
+        long = "consumer-group",
+        env = "PW_ROUTER_GROUP",
+        default_value = "router"
+    )]
+    pub consumer_group: String,
+}
+
+/// A built router.
+pub struct App {
+    admin: AdminServer,
+    store: Store,
+    producer: Producer,
+    kafka: KafkaArgs,
+    consumer_group: String,
+    metrics: Metrics,
+    readiness: Readiness,
+}
+
+impl App {
+    /// Does everything that can fail at start.
+    pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
+        let metrics = Metrics::new().context("cannot register metrics")?;
+        args.kafka
+            .ensure_topics(&[
+                topics::ALERTS_DETECTED,
+                &topics::dead_letter(topics::ALERTS_DETECTED),
+            ])
+            .await?;
+        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let readiness = Readiness::default();
+        let admin = AdminServer::bind(
+            args.admin.addr_or(9103),
+            metrics.registry.clone(),
+            readiness.clone(),
+        )
+        .await?;
+        Ok(Self {
+            admin,
+            store,
+            producer,
+            kafka: args.kafka,
+            consumer_group: args.consumer_group,
+            metrics,
+            readiness,
+        })
+    }
+
+    /// Address of the admin server.
+    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.admin.local_addr()
+    }
+
+    /// Spawns the consumer and the admin server on `shutdown`.
+    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let consumer = self
+            .kafka
+            .consumer(&self.consumer_group, &[topics::ALERTS_DETECTED])?;
+        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let handler = RouteAlerts {
+            store: self.store,
+            producer: self.producer.clone(),
+            kafka: self.kafka,
+            metrics: self.metrics.clone(),
+            topics: HashSet::new(),
+        };
+        shutdown.spawn(
+            "route",
+            kafka::consume(
+                consumer,
+                self.producer,
+                "router",
+                handler,
+                self.metrics.consumer.clone(),
+                shutdown.token(),
+            ),
+        );
+        self.readiness.set(true);
+        Ok(())
+    }
+}

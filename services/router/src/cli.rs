@@ -1,0 +1,53 @@
+//! The `router` command line.
+
+use clap::{Parser, Subcommand};
+use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use store::Store;
+
+use crate::{App, ServeArgs, WatchArgs};
+
+/// Routes alerts to the national authorities concerned.
+#[derive(Debug, Parser)]
+#[command(name = "router", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the routing service.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(flatten)]
+        shutdown: ShutdownArgs,
+    },
+    /// Prints the alerts on one authority's topic as JSON lines.
+    Watch(WatchArgs),
+}
+
+/// Runs the command line.
+pub async fn main(cli: Cli) -> anyhow::Result<()> {
+    runtime::init_telemetry(cli.log.log_format);
+    match cli.command {
+        Command::Serve {
+            serve,
+            database,
+            shutdown: shutdown_args,
+        } => {
+            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let app = App::build(serve, store).await?;
+            tracing::info!(admin = %app.admin_addr()?, "router running");
+            let shutdown = Shutdown::new();
+            app.spawn(&shutdown)?;
+            shutdown.run_until_signal(shutdown_args.grace()).await
+        }
+        Command::Watch(args) => crate::watch::watch(args).await,
+    }
+}

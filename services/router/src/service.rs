@@ -1,0 +1,97 @@
+//! The consumer of `alerts.detected`.
+
+use std::collections::HashSet;
+
+use domain::CountryCode;
+use events::{topics, Alert};
+use kafka::{Failure, Handler, KafkaArgs, KafkaMessage as _, Message, Producer};
+use store::{DeliveryRecord, Store};
+
+use crate::jurisdiction::authorities_concerned;
+use crate::metrics::Metrics;
+
+/// Delivers each alert to every authority concerned, once.
+pub struct RouteAlerts {
+    pub store: Store,
+    pub producer: Producer,
+    pub kafka: KafkaArgs,
+    pub metrics: Metrics,
+    /// Authority topics known to exist.
+    pub topics: HashSet<String>,
+}
+
+impl Handler for RouteAlerts {
+    async fn handle(&mut self, message: &Message) -> Result<(), Failure> {
+        let mut alert: Alert = events::decode(message.payload().unwrap_or_default())
+            .map_err(|error| Failure::invalid("decode", error))?;
+        let authorities = authorities_concerned(&alert.order);
+        for authority in &authorities {
+            CountryCode::parse(&authority.country)
+                .map_err(|error| Failure::invalid("invalid", error))?;
+        }
+        alert.authorities = authorities.clone();
+        let payload = events::encode(&alert).map_err(|error| Failure::invalid("encode", error))?;
+        for authority in &authorities {
+            let country = authority.country.as_str();
+            // A redelivered alert (restart before the offset was committed) is not sent twice.
+            if self
+                .store
+                .is_delivered(&alert.alert_id, country)
+                .await
+                .map_err(anyhow::Error::from)?
+            {
+                continue;
+            }
+            let topic = topics::authority(country);
+            if !self.topics.contains(&topic) {
+                self.kafka.ensure_topics(&[&topic]).await?;
+                self.topics.insert(topic.clone());
+            }
+            let delivered = self
+                .producer
+                .send(&topic, alert.alert_id.as_bytes(), &payload, None)
+                .await
+                .map_err(|error| Failure::Transient(error.into()))?;
+            let roles: Vec<&str> = authority.roles.iter().map(role_name).collect();
+            let record = DeliveryRecord {
+                alert_id: alert.alert_id.clone(),
+                country: country.to_owned(),
+                report_id: alert.report_id.clone(),
+                roles: roles.join(","),
+                topic: topic.clone(),
+                partition: delivered.partition,
+                offset: delivered.offset,
+                delivered_at: events::now_micros(),
+            };
+            self.store
+                .record_delivery(&record)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let severity = format!("{:?}", alert.severity).to_ascii_lowercase();
+            self.metrics
+                .delivered
+                .with_label_values(&[country, &severity])
+                .inc();
+            let waited = (record.delivered_at - alert.submitted_at).max(0) as f64 / 1e6;
+            self.metrics.submit_to_delivery_seconds.observe(waited);
+            tracing::info!(
+                alert_id = alert.alert_id,
+                report_id = alert.report_id,
+                topic,
+                roles = record.roles,
+                "alert delivered"
+            );
+        }
+        Ok(())
+    }
+}
+
+fn role_name(role: &events::JurisdictionRole) -> &'static str {
+    match role {
+        events::JurisdictionRole::Export => "export",
+        events::JurisdictionRole::Import => "import",
+        events::JurisdictionRole::Domestic => "domestic",
+        events::JurisdictionRole::Transit => "transit",
+        events::JurisdictionRole::CustomerDomicile => "customer_domicile",
+    }
+}

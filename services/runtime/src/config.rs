@@ -1,0 +1,76 @@
+//! Configuration groups flattened into every service's `clap` configuration.
+
+use std::net::SocketAddr;
+
+/// Where the admin server listens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// Address of the admin server (`/metrics`, `/healthz`, `/readyz`); port 0 picks a free port.
+    #[arg(long = "admin-addr", env = "PW_ADMIN_ADDR")]
+    pub admin_addr: Option<SocketAddr>,
+}
+
+impl AdminArgs {
+    /// The configured address, or 127.0.0.1 with the service's default port.
+    pub fn addr_or(&self, default_port: u16) -> SocketAddr {
+        self.admin_addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], default_port)))
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// Log format: `pretty` for people, `json` for log collectors. Levels come from `RUST_LOG`.
+    #[arg(long = "log-format", env = "PW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+}
+
+/// A log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines, for development.
+    Pretty,
+    /// One JSON object per line, for production.
+    Json,
+}
+
+/// The system of record.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// Database url: postgres://user:password@host:5432/name, or sqlite://path?mode=rwc for the
+    /// embedded demo.
+    #[arg(
+        long = "database-url",
+        env = "PW_DATABASE_URL",
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/precursor_watch",
+        hide_default_value = false
+    )]
+    pub database_url: String,
+    /// Largest number of database connections in the pool.
+    #[arg(
+        long = "database-max-connections",
+        env = "PW_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10
+    )]
+    pub max_connections: u32,
+}
+
+/// How long shutdown may take.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShutdownArgs {
+    /// Seconds in-flight work may take to finish after SIGTERM before the process exits.
+    #[arg(
+        long = "shutdown-grace-seconds",
+        env = "PW_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 20
+    )]
+    pub grace_seconds: u64,
+}
+
+impl ShutdownArgs {
+    /// The grace period.
+    pub fn grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.grace_seconds)
+    }
+}

@@ -1,0 +1,12 @@
+//! The process runtime every service shares: configuration groups, telemetry, shutdown and the
+//! admin server with `/metrics`, `/healthz` and `/readyz`.
+
+mod admin;
+mod config;
+mod shutdown;
+mod telemetry;
+
+pub use admin::{AdminServer, Readiness};
+pub use config::{AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
+pub use shutdown::{wait_for_signal, Shutdown};
+pub use telemetry::init_telemetry;

@@ -1,0 +1,79 @@
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// A stored API key: the company it belongs to and the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub company_id: String,
+    pub secret_hash: String,
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Creates a company; `Conflict` when the id is taken.
+    pub async fn create_company(
+        &self,
+        id: &str,
+        name: &str,
+        country: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO companies (id, name, country, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(country)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("company {id}")));
+        }
+        Ok(())
+    }
+
+    /// Whether a company exists.
+    pub async fn company_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM companies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Stores the hash of a new API key of a company.
+    pub async fn add_api_key(
+        &self,
+        key_id: &str,
+        company_id: &str,
+        secret_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO api_keys (key_id, company_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(key_id)
+            .bind(company_id)
+            .bind(secret_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Looks an API key up by its public id.
+    pub async fn api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT company_id, secret_hash, revoked_at FROM api_keys WHERE key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ApiKeyRecord {
+            company_id: row.try_get("company_id")?,
+            secret_hash: row.try_get("secret_hash")?,
+            revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+        }))
+    }
+}

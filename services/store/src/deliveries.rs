@@ -1,0 +1,75 @@
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// An alert delivered to one authority's topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub alert_id: String,
+    pub country: String,
+    pub report_id: String,
+    pub roles: String,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub delivered_at: i64,
+}
+
+impl Store {
+    /// Whether the alert was already delivered to the country's authority.
+    pub async fn is_delivered(&self, alert_id: &str, country: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM deliveries WHERE alert_id = $1 AND country = $2")
+            .bind(alert_id)
+            .bind(country)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records a delivery; a second record of the same alert and country is ignored.
+    pub async fn record_delivery(&self, delivery: &DeliveryRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO deliveries (alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (alert_id, country) DO NOTHING",
+        )
+        .bind(&delivery.alert_id)
+        .bind(&delivery.country)
+        .bind(&delivery.report_id)
+        .bind(&delivery.roles)
+        .bind(&delivery.topic)
+        .bind(delivery.partition)
+        .bind(delivery.offset)
+        .bind(delivery.delivered_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The deliveries of a report's alerts.
+    pub async fn deliveries_for_report(
+        &self,
+        report_id: &str,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at \
+             FROM deliveries WHERE report_id = $1 ORDER BY country",
+        )
+        .bind(report_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryRecord {
+                    alert_id: row.try_get("alert_id")?,
+                    country: row.try_get("country")?,
+                    report_id: row.try_get("report_id")?,
+                    roles: row.try_get("roles")?,
+                    topic: row.try_get("topic")?,
+                    partition: row.try_get("kafka_partition")?,
+                    offset: row.try_get("kafka_offset")?,
+                    delivered_at: row.try_get("delivered_at")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,124 @@
+//! The system of record: PostgreSQL in production, SQLite in the embedded demo, through sqlx.
+//!
+//! The SQL is portable between the two (timestamps are microseconds since the Unix epoch in
+//! BIGINT columns); only the migrations are written once per backend. Every write is idempotent.
+
+mod companies;
+mod deliveries;
+mod outbox;
+mod reports;
+mod screenings;
+pub mod testing;
+
+use anyhow::Context as _;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+pub use companies::ApiKeyRecord;
+pub use deliveries::DeliveryRecord;
+pub use outbox::{OutboxMessage, PendingMessage};
+pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};
+pub use screenings::ScreeningRecord;
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Errors a caller must tell apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same key exists already.
+    #[error("{0} exists already")]
+    Conflict(String),
+    /// The database failed or is unreachable.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Which database the store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A connection pool to the system of record.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://...` or `sqlite://...`) and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("unsupported database url {}: expected postgres://... or sqlite://... (--database-url)", redact(url));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect(url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot connect to the database at {} (--database-url)",
+                    redact(url)
+                )
+            })?;
+        let migrator = match backend {
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+        };
+        migrator
+            .run(&pool)
+            .await
+            .context("cannot apply the database migrations")?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The url without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redact_hides_the_password_only() {
+        assert_eq!(
+            super::redact("postgres://pw:secret@db:5432/x"),
+            "postgres://pw:***@db:5432/x"
+        );
+        assert_eq!(super::redact("sqlite://demo.db"), "sqlite://demo.db");
+    }
+}

@@ -1,0 +1,169 @@
+use sqlx::Row as _;
+
+use crate::{OutboxMessage, Store, StoreError};
+
+/// An accepted report to store, with the event that announces it.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub id: String,
+    pub company_id: String,
+    pub company_reference: String,
+    pub customer_key: String,
+    pub payload_sha256: String,
+    pub event: Vec<u8>,
+    pub received_at: i64,
+}
+
+/// What a company is given for an accepted report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub report_id: String,
+    pub company_reference: String,
+    pub payload_sha256: String,
+    pub received_at: i64,
+}
+
+/// Whether a report was stored now or had been stored before under the same reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    New(Receipt),
+    Existing(Receipt),
+}
+
+/// How far a report has come, as its company may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Stored and queued for screening.
+    Received,
+    /// Screened; nothing was passed to an authority.
+    Screened,
+    /// Screened and passed to at least one authority.
+    Referred,
+}
+
+impl Status {
+    /// The word used in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Screened => "screened",
+            Status::Referred => "referred",
+        }
+    }
+}
+
+/// A report's receipt and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportStatus {
+    pub receipt: Receipt,
+    pub status: Status,
+    pub screened_at: Option<i64>,
+}
+
+impl Store {
+    /// Stores a report and its outbox message in one transaction, unless the company already
+    /// reported the same reference: then the first receipt is returned and nothing is written.
+    pub async fn insert_report(
+        &self,
+        report: &NewReport,
+        message: &OutboxMessage,
+    ) -> Result<Inserted, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO reports (id, company_id, company_reference, customer_key, payload_sha256, event, received_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (company_id, company_reference) DO NOTHING",
+        )
+        .bind(&report.id)
+        .bind(&report.company_id)
+        .bind(&report.company_reference)
+        .bind(&report.customer_key)
+        .bind(&report.payload_sha256)
+        .bind(&report.event)
+        .bind(report.received_at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            let existing = self
+                .receipt_by_reference(&report.company_id, &report.company_reference)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Conflict(format!("report {}", report.company_reference))
+                })?;
+            return Ok(Inserted::Existing(existing));
+        }
+        Self::enqueue(&mut tx, message, report.received_at).await?;
+        tx.commit().await?;
+        Ok(Inserted::New(Receipt {
+            report_id: report.id.clone(),
+            company_reference: report.company_reference.clone(),
+            payload_sha256: report.payload_sha256.clone(),
+            received_at: report.received_at,
+        }))
+    }
+
+    async fn receipt_by_reference(
+        &self,
+        company_id: &str,
+        reference: &str,
+    ) -> Result<Option<Receipt>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, company_reference, payload_sha256, received_at FROM reports \
+             WHERE company_id = $1 AND company_reference = $2",
+        )
+        .bind(company_id)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| receipt_from_row(&row)).transpose()
+    }
+
+    /// The status of one of the company's reports; `None` for another company's report.
+    pub async fn report_status(
+        &self,
+        company_id: &str,
+        report_id: &str,
+    ) -> Result<Option<ReportStatus>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.id, r.company_reference, r.payload_sha256, r.received_at, s.screened_at, \
+                    (SELECT COUNT(*) FROM deliveries d WHERE d.report_id = r.id) AS deliveries \
+             FROM reports r LEFT JOIN screenings s ON s.report_id = r.id \
+             WHERE r.id = $1 AND r.company_id = $2",
+        )
+        .bind(report_id)
+        .bind(company_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let screened_at: Option<i64> = row.try_get("screened_at")?;
+        let deliveries: i64 = row.try_get("deliveries")?;
+        let status = match (screened_at, deliveries) {
+            (_, n) if n > 0 => Status::Referred,
+            (Some(_), _) => Status::Screened,
+            (None, _) => Status::Received,
+        };
+        Ok(Some(ReportStatus {
+            receipt: receipt_from_row(&row)?,
+            status,
+            screened_at,
+        }))
+    }
+
+    /// The stored `orders.submitted` event of a report.
+    pub async fn report_event(&self, report_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT event FROM reports WHERE id = $1")
+            .bind(report_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("event")).transpose()?)
+    }
+}
+
+fn receipt_from_row(row: &sqlx::any::AnyRow) -> Result<Receipt, StoreError> {
+    Ok(Receipt {
+        report_id: row.try_get("id")?,
+        company_reference: row.try_get("company_reference")?,
+        payload_sha256: row.try_get("payload_sha256")?,
+        received_at: row.try_get("received_at")?,
+    })
+}

@@ -1,0 +1,31 @@
+use crate::{Store, StoreError};
+
+/// The screening of one report, as recorded from `orders.screened`.
+#[derive(Debug, Clone)]
+pub struct ScreeningRecord {
+    pub report_id: String,
+    pub outcome: String,
+    pub alert_id: Option<String>,
+    pub findings: i32,
+    pub reference_data_version: String,
+    pub screened_at: i64,
+}
+
+impl Store {
+    /// Records a screening; a second record for the same report is ignored.
+    pub async fn record_screening(&self, screening: &ScreeningRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO screenings (report_id, outcome, alert_id, findings, reference_data_version, screened_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (report_id) DO NOTHING",
+        )
+        .bind(&screening.report_id)
+        .bind(&screening.outcome)
+        .bind(&screening.alert_id)
+        .bind(screening.findings)
+        .bind(&screening.reference_data_version)
+        .bind(screening.screened_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Starts, stops or checks a single-node Apache Kafka (KRaft) on 127.0.0.1 for the test suite.
+#
+# The broker's jars come from Maven Central through `mvn` (cached in ~/.m2) and run on this
+# machine's Java; nothing else is downloaded. Usage: tests/kafka.sh start|stop|status
+set -euo pipefail
+
+KAFKA_VERSION="${PW_KAFKA_VERSION:-4.1.1}"
+PORT="${PW_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${PW_KAFKA_CONTROLLER_PORT:-9093}"
+DIR="${PW_KAFKA_DIR:-${TMPDIR:-/tmp}/precursor-watch-kafka-$PORT}"
+
+log() { echo "kafka.sh: $*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+classpath() {
+  local cp_file="$DIR/classpath-$KAFKA_VERSION.txt"
+  if [[ ! -s "$cp_file" ]]; then
+    command -v mvn >/dev/null || { log "mvn is required to fetch the Kafka jars"; exit 1; }
+    mkdir -p "$DIR/pom"
+    cat >"$DIR/pom/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>precursor-watch</groupId><artifactId>test-kafka</artifactId><version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
+      <version>2.24.3</version>
+    </dependency>
+  </dependencies>
+</project>
+POM
+    log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with mvn"
+    mvn -B -q -f "$DIR/pom/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file.tmp" >&2
+    mv "$cp_file.tmp" "$cp_file"
+  fi
+  cat "$cp_file"
+}
+
+start() {
+  if port_open "$PORT"; then
+    log "a broker already listens on 127.0.0.1:$PORT"
+    return 0
+  fi
+  command -v java >/dev/null || { log "java is required to run the broker"; exit 1; }
+  mkdir -p "$DIR"
+  local cp; cp="$(classpath)"
+  local props="$DIR/server.properties"
+  cat >"$props" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$DIR/data
+num.partitions=3
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=3
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat >"$DIR/log4j2.properties" <<'LOG'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.kafka.name = kafka
+logger.kafka.level = warn
+logger.apache.name = org.apache.kafka
+logger.apache.level = warn
+LOG
+  local java_opts=(-Xms256m -Xmx768m -Dlog4j2.configurationFile="$DIR/log4j2.properties")
+  if [[ ! -f "$DIR/data/meta.properties" ]]; then
+    local cluster_id
+    cluster_id="$(java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool random-uuid)"
+    java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$props" >"$DIR/format.log" 2>&1 \
+      || { log "formatting the storage failed:"; cat "$DIR/format.log" >&2; exit 1; }
+  fi
+  log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (logs: $DIR/broker.log)"
+  nohup java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$props" >"$DIR/broker.log" 2>&1 &
+  echo $! >"$DIR/broker.pid"
+  for _ in $(seq 1 120); do
+    if port_open "$PORT"; then
+      log "broker is up"
+      return 0
+    fi
+    if ! kill -0 "$(cat "$DIR/broker.pid")" 2>/dev/null; then
+      log "the broker exited; last lines of its log:"; tail -n 40 "$DIR/broker.log" >&2; exit 1
+    fi
+    sleep 0.5
+  done
+  log "the broker did not open 127.0.0.1:$PORT within 60 s"; tail -n 40 "$DIR/broker.log" >&2; exit 1
+}
+
+stop() {
+  local pid_file="$DIR/broker.pid"
+  [[ -f "$pid_file" ]] || { log "no broker started from $DIR"; return 0; }
+  local pid; pid="$(cat "$pid_file")"
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pid_file"
+  log "broker stopped"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if port_open "$PORT"; then echo "up on 127.0.0.1:$PORT"; else echo "down"; exit 1; fi ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
