@@ -1,1 +1,301 @@
+//! Test support for the system tests and the load generator: starts the real service binaries as
+//! separate processes against a real Kafka and PostgreSQL, submits reports over HTTP and reads
+//! authority topics with a plain Kafka consumer.
 
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use events::Alert;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::Message as _;
+use tokio::process::{Child, Command};
+
+/// The Kafka the tests use: `PW_TEST_KAFKA_BROKERS`, or the broker `tests/run.sh` starts.
+pub fn kafka_brokers() -> String {
+    std::env::var("PW_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+/// Path of a workspace binary next to the running test executable (`target/<profile>/<name>`).
+pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let mut dir = exe
+        .parent()
+        .context("test executable has no directory")?
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!("{} not found: build the services first (cargo build --workspace --bins, as tests/run.sh does)", path.display());
+    }
+    Ok(path)
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Where the services' logs go: `target/system-tests/<run>/`.
+fn log_dir(run: &str) -> anyhow::Result<PathBuf> {
+    let mut dir = binary("ingest")?;
+    dir.pop();
+    let dir = dir.join("system-tests").join(run);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The sample report shipped with ingest, under another company reference.
+pub fn sample_report(reference: &str) -> serde_json::Value {
+    let text = include_str!("../../services/ingest/examples/sample-report.json");
+    let mut report: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    report["company_reference"] = serde_json::Value::String(reference.to_owned());
+    report
+}
+
+/// One running service process.
+pub struct Service {
+    pub name: &'static str,
+    pub admin: SocketAddr,
+    child: Child,
+}
+
+impl Service {
+    /// Sends SIGTERM and waits for the process to exit; true when it exited successfully.
+    pub async fn terminate(mut self, within: Duration) -> anyhow::Result<bool> {
+        let Some(pid) = self.child.id() else {
+            return Ok(false);
+        };
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await?;
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => Ok(status?.success()),
+            Err(_) => {
+                self.child.kill().await?;
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// The three services running as processes over one Kafka and one database.
+pub struct Pipeline {
+    pub run: String,
+    pub ingest_url: String,
+    pub database_url: String,
+    pub brokers: String,
+    pub api_key: String,
+    pub services: Vec<Service>,
+    pub log_dir: PathBuf,
+}
+
+impl Pipeline {
+    /// Creates a fresh database and a company, starts ingest, matcher and router, and waits until
+    /// each is ready.
+    pub async fn start() -> anyhow::Result<Self> {
+        let run = format!("run-{}", uuid::Uuid::new_v4().simple());
+        let database_url = store::testing::fresh_postgres_url().await?;
+        let brokers = kafka_brokers();
+        let log_dir = log_dir(&run)?;
+        let http = free_addr()?;
+
+        let output = Command::new(binary("ingest")?)
+            .args([
+                "create-company",
+                "--id",
+                "acme-chemicals",
+                "--name",
+                "ACME Chemicals GmbH",
+                "--country",
+                "DE",
+            ])
+            .env("PW_DATABASE_URL", &database_url)
+            .output()
+            .await?;
+        if !output.status.success() {
+            bail!(
+                "create-company failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let stdout = String::from_utf8(output.stdout)?;
+        let api_key = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("api key: "))
+            .context("create-company printed no api key")?
+            .to_owned();
+
+        let mut pipeline = Self {
+            run,
+            ingest_url: format!("http://{http}"),
+            database_url,
+            brokers,
+            api_key,
+            services: Vec::new(),
+            log_dir,
+        };
+        pipeline
+            .spawn("ingest", &["serve", "--http-addr", &http.to_string()])
+            .await?;
+        pipeline.spawn("matcher", &["serve"]).await?;
+        pipeline.spawn("router", &["serve"]).await?;
+        pipeline.wait_ready(Duration::from_secs(90)).await?;
+        Ok(pipeline)
+    }
+
+    /// Starts one service binary with the pipeline's settings.
+    pub async fn spawn(&mut self, name: &'static str, args: &[&str]) -> anyhow::Result<()> {
+        let admin = free_addr()?;
+        let log = std::fs::File::create(self.log_dir.join(format!("{name}.log")))?;
+        let child = Command::new(binary(name)?)
+            .args(args)
+            .env("PW_DATABASE_URL", &self.database_url)
+            .env("PW_KAFKA_BROKERS", &self.brokers)
+            .env("PW_ADMIN_ADDR", admin.to_string())
+            .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        self.services.push(Service { name, admin, child });
+        Ok(())
+    }
+
+    async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + within;
+        for service in &mut self.services {
+            loop {
+                if let Some(status) = service.child.try_wait()? {
+                    bail!(
+                        "{} exited with {status} at start; see {}",
+                        service.name,
+                        self.log_dir.display()
+                    );
+                }
+                let url = format!("http://{}/readyz", service.admin);
+                if let Ok(response) = client.get(&url).send().await {
+                    if response.status().is_success() {
+                        break;
+                    }
+                }
+                if Instant::now() > deadline {
+                    bail!(
+                        "{} not ready within {within:?}; see {}",
+                        service.name,
+                        self.log_dir.display()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits a report as the pipeline's company.
+    pub async fn submit(
+        &self,
+        client: &reqwest::Client,
+        report: &serde_json::Value,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(client
+            .post(format!("{}/v1/reports", self.ingest_url))
+            .bearer_auth(&self.api_key)
+            .json(report)
+            .send()
+            .await?)
+    }
+
+    /// A report's status as its company sees it.
+    pub async fn status(
+        &self,
+        client: &reqwest::Client,
+        report_id: &str,
+    ) -> anyhow::Result<serde_json::Value> {
+        Ok(client
+            .get(format!("{}/v1/reports/{report_id}", self.ingest_url))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
+    }
+
+    /// Stops every service with SIGTERM; fails when one did not exit cleanly.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let mut unclean = Vec::new();
+        for service in self.services {
+            let name = service.name;
+            if !service.terminate(Duration::from_secs(20)).await? {
+                unclean.push(name);
+            }
+        }
+        if !unclean.is_empty() {
+            bail!(
+                "{unclean:?} did not shut down cleanly; see {}",
+                self.log_dir.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A plain Kafka consumer of authority topics, as an authority would run it.
+pub struct AlertReader {
+    consumer: StreamConsumer,
+}
+
+impl AlertReader {
+    /// Reads the given topics from the beginning in a group of its own.
+    pub fn new(brokers: &str, topics: &[&str]) -> anyhow::Result<Self> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", format!("system-test-{}", uuid::Uuid::new_v4()))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .set("topic.metadata.refresh.interval.ms", "500")
+            .create()?;
+        consumer.subscribe(topics)?;
+        Ok(Self { consumer })
+    }
+
+    /// Reads until `done` says enough or `within` passes; returns the alerts by topic.
+    pub async fn read_until(
+        &self,
+        within: Duration,
+        mut done: impl FnMut(&HashMap<String, Vec<Alert>>) -> bool,
+    ) -> anyhow::Result<HashMap<String, Vec<Alert>>> {
+        let mut seen: HashMap<String, Vec<Alert>> = HashMap::new();
+        let deadline = tokio::time::Instant::now() + within;
+        while !done(&seen) {
+            let message = match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Ok(Ok(message)) => message,
+                // A topic the router has not created yet.
+                Ok(Err(KafkaError::MessageConsumption(
+                    RDKafkaErrorCode::UnknownTopicOrPartition,
+                ))) => continue,
+                Ok(Err(error)) => return Err(error.into()),
+                Err(_) => break,
+            };
+            let alert: Alert = events::decode(message.payload().unwrap_or_default())?;
+            seen.entry(message.topic().to_owned())
+                .or_default()
+                .push(alert);
+        }
+        Ok(seen)
+    }
+}

@@ -75,13 +75,23 @@ pub async fn create_company(store: &Store, args: &CreateCompanyArgs) -> anyhow::
         Err(StoreError::Conflict(_)) => anyhow::bail!("--id: a company {id} exists already"),
         Err(error) => return Err(error).context("cannot store the company"),
     }
+    issue_api_key(store, id).await
+}
+
+/// Creates another API key for an existing company.
+pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<NewCompany> {
     let key = auth::generate();
     store
-        .add_api_key(&key.key_id, id, &key.secret_hash, now)
+        .add_api_key(
+            &key.key_id,
+            company_id,
+            &key.secret_hash,
+            events::now_micros(),
+        )
         .await
         .context("cannot store the API key")?;
     Ok(NewCompany {
-        id: id.to_owned(),
+        id: company_id.to_owned(),
         api_key: key.token,
     })
 }

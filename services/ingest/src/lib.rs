@@ -11,5 +11,5 @@ mod report;
 mod screenings;
 
 pub use app::{App, ServeArgs};
-pub use cli::{create_company, main, Cli, Command, CreateCompanyArgs, NewCompany};
+pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};
 pub use report::{LineRequest, ReportRequest};

@@ -33,6 +33,9 @@ pub struct KafkaArgs {
         default_value_t = 1
     )]
     pub topic_replication: i32,
+    /// Whether services create the topics they use; false where topics are provisioned apart.
+    #[arg(long = "create-topics", env = "PW_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub create_topics: bool,
 }
 
 fn parse_option(text: &str) -> Result<(String, String), String> {
@@ -50,11 +53,15 @@ impl KafkaArgs {
             options: Vec::new(),
             topic_partitions: 6,
             topic_replication: 1,
+            create_topics: true,
         }
     }
 
     /// Creates the named topics with the configured layout where they do not exist.
     pub async fn ensure_topics(&self, names: &[&str]) -> anyhow::Result<()> {
+        if !self.create_topics {
+            return Ok(());
+        }
         let specs: Vec<crate::TopicSpec> = names
             .iter()
             .map(|name| crate::TopicSpec::new(*name, self.topic_partitions, self.topic_replication))
@@ -62,11 +69,15 @@ impl KafkaArgs {
         crate::ensure_topics(self, &specs).await
     }
 
-    /// A client configuration with the brokers and extra options applied.
-    pub(crate) fn client_config(&self) -> ClientConfig {
+    /// A client configuration: the brokers, then `defaults`, then the extra options, which
+    /// win over the defaults.
+    pub(crate) fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
         config.set_log_level(RDKafkaLogLevel::Warning);
+        for (key, value) in defaults {
+            config.set(*key, *value);
+        }
         for (key, value) in &self.options {
             config.set(key, value);
         }
@@ -81,13 +92,17 @@ impl KafkaArgs {
         topics: &[&str],
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
         let consumer: StreamConsumer<PwContext> = self
-            .client_config()
-            .set("group.id", group_id)
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("enable.partition.eof", "false")
+            .client_config(&[
+                ("group.id", group_id),
+                ("enable.auto.commit", "true"),
+                ("auto.commit.interval.ms", "1000"),
+                ("enable.auto.offset.store", "false"),
+                ("auto.offset.reset", "earliest"),
+                ("enable.partition.eof", "false"),
+                // A crashed member holds its partitions until this runs out.
+                ("session.timeout.ms", "10000"),
+                ("heartbeat.interval.ms", "2000"),
+            ])
             .create_with_context(PwContext)
             .with_context(|| {
                 format!(

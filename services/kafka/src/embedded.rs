@@ -20,6 +20,16 @@ impl EmbeddedBroker {
         Ok(Self { cluster })
     }
 
+    /// Creates topics; the mock broker does not implement the CreateTopics request.
+    pub fn create_topics(&self, names: &[&str], partitions: i32) -> anyhow::Result<()> {
+        for name in names {
+            self.cluster
+                .create_topic(name, partitions, 1)
+                .with_context(|| format!("cannot create topic {name} on the mock broker"))?;
+        }
+        Ok(())
+    }
+
     /// The bootstrap servers clients connect to.
     pub fn bootstrap_servers(&self) -> String {
         self.cluster.bootstrap_servers()

@@ -17,4 +17,6 @@ pub use produce::{Delivered, Producer};
 pub use topics::{ensure_topics, TopicSpec};
 
 pub use rdkafka::consumer::StreamConsumer;
+pub use rdkafka::error::KafkaError;
 pub use rdkafka::message::Message as KafkaMessage;
+pub use rdkafka::types::RDKafkaErrorCode;

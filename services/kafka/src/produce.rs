@@ -26,15 +26,14 @@ pub struct Producer {
 impl Producer {
     /// Creates the producer; `delivery_timeout` bounds how long one send may wait for the broker.
     pub fn new(args: &KafkaArgs, delivery_timeout: Duration) -> anyhow::Result<Self> {
+        let timeout = delivery_timeout.as_millis().to_string();
         let inner = args
-            .client_config()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .set(
-                "message.timeout.ms",
-                delivery_timeout.as_millis().to_string(),
-            )
+            .client_config(&[
+                ("enable.idempotence", "true"),
+                ("acks", "all"),
+                ("linger.ms", "5"),
+                ("message.timeout.ms", &timeout),
+            ])
             .create_with_context(PwContext)
             .with_context(|| {
                 format!(

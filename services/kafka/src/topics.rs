@@ -1,5 +1,7 @@
 //! Creating the topics a service needs.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::types::RDKafkaErrorCode;
@@ -31,7 +33,7 @@ pub async fn ensure_topics(args: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::Re
         return Ok(());
     }
     let admin: AdminClient<PwContext> = args
-        .client_config()
+        .client_config(&[])
         .create_with_context(PwContext)
         .context("cannot create a kafka admin client")?;
     let new_topics: Vec<NewTopic<'_>> = topics
@@ -45,7 +47,10 @@ pub async fn ensure_topics(args: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::Re
         })
         .collect();
     let results = admin
-        .create_topics(&new_topics, &AdminOptions::new())
+        .create_topics(
+            &new_topics,
+            &AdminOptions::new().request_timeout(Some(Duration::from_secs(30))),
+        )
         .await
         .with_context(|| format!("cannot reach kafka at {} to create topics", args.brokers))?;
     for result in results {

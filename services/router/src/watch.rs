@@ -3,7 +3,7 @@
 
 use domain::CountryCode;
 use events::Alert;
-use kafka::{KafkaArgs, KafkaMessage as _};
+use kafka::{KafkaArgs, KafkaError, KafkaMessage as _, RDKafkaErrorCode};
 
 /// Settings of `router watch`.
 #[derive(Debug, Clone, clap::Args)]
@@ -20,7 +20,6 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let country =
         CountryCode::parse(&args.country).map_err(|error| anyhow::anyhow!("--country: {error}"))?;
     let topic = events::topics::authority(country.as_str());
-    args.kafka.ensure_topics(&[&topic]).await?;
     let group = format!("watch-{}", uuid::Uuid::new_v4());
     let consumer = args.kafka.consumer(&group, &[&topic])?;
     eprintln!(
@@ -30,7 +29,16 @@ pub async fn watch(args: WatchArgs) -> anyhow::Result<()> {
     loop {
         let message = tokio::select! {
             _ = runtime::wait_for_signal() => return Ok(()),
-            message = consumer.recv() => message?,
+            message = consumer.recv() => message,
+        };
+        let message = match message {
+            Ok(message) => message,
+            // Nothing was routed to this authority yet.
+            Err(KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                continue;
+            }
+            Err(error) => return Err(error.into()),
         };
         match events::decode::<Alert>(message.payload().unwrap_or_default()) {
             Ok(alert) => println!("{}", serde_json::to_string(&alert)?),

@@ -1,0 +1,181 @@
+//! The whole pipeline as separate processes over the real Kafka and PostgreSQL: a report with a
+//! scheduled chemical reaches every authority concerned, a harmless one reaches none.
+
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use sqlx::Row as _;
+use system_tests::{sample_report, AlertReader, Pipeline};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_flow_from_ingest_to_the_authorities_concerned() {
+    let pipeline = Pipeline::start().await.expect("pipeline starts");
+    let client = reqwest::Client::new();
+    let run = &pipeline.run;
+
+    // The sample: acetic anhydride from DE, customer and delivery NL, through BE.
+    let suspicious = sample_report(&format!("{run}-suspicious"));
+    let response = pipeline.submit(&client, &suspicious).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let receipt: serde_json::Value = response.json().await.unwrap();
+    let suspicious_id = receipt["report_id"].as_str().unwrap().to_owned();
+    assert_eq!(receipt["status"], "received");
+
+    // The same reference again: the first receipt, no second report.
+    let again = pipeline.submit(&client, &suspicious).await.unwrap();
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["report_id"], suspicious_id.as_str());
+    assert_eq!(again["duplicate"], true);
+
+    // A harmless report: table salt only.
+    let mut harmless = sample_report(&format!("{run}-harmless"));
+    harmless["lines"] = serde_json::json!([
+        {"line_number": 1, "description": "Sodium chloride, food grade", "cas": "7647-14-5", "quantity": 25, "unit": "kg"}
+    ]);
+    let response = pipeline.submit(&client, &harmless).await.unwrap();
+    assert_eq!(response.status(), 202);
+    let harmless_id = response.json::<serde_json::Value>().await.unwrap()["report_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // An invalid report is refused with every problem named.
+    let mut invalid = sample_report(&format!("{run}-invalid"));
+    invalid["supplier_country"] = "XX".into();
+    invalid["lines"][0]["cas"] = "108-24-8".into();
+    let response = pipeline.submit(&client, &invalid).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let fields: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["supplier_country", "lines[0].cas"]);
+
+    // A wrong key is refused.
+    let response = client
+        .post(format!("{}/v1/reports", pipeline.ingest_url))
+        .bearer_auth("pw_0000000000000000_wrong")
+        .json(&harmless)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+
+    // Each authority concerned receives the alert: DE (export), NL (import), BE (transit).
+    let reader = AlertReader::new(
+        &pipeline.brokers,
+        &["alerts.DE", "alerts.NL", "alerts.BE", "alerts.GB"],
+    )
+    .unwrap();
+    let alerts = reader
+        .read_until(Duration::from_secs(90), |seen| {
+            ["alerts.DE", "alerts.NL", "alerts.BE"].iter().all(|topic| {
+                seen.get(*topic)
+                    .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == suspicious_id))
+            })
+        })
+        .await
+        .unwrap();
+    for (topic, role) in [
+        ("alerts.DE", "EXPORT"),
+        ("alerts.NL", "IMPORT"),
+        ("alerts.BE", "TRANSIT"),
+    ] {
+        let mine: Vec<_> = alerts
+            .get(topic)
+            .into_iter()
+            .flatten()
+            .filter(|a| a.report_id == suspicious_id)
+            .collect();
+        assert_eq!(
+            mine.len(),
+            1,
+            "{topic} should carry the alert exactly once, got {}",
+            mine.len()
+        );
+        let alert = mine[0];
+        assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
+        assert_eq!(alert.findings[0].line_number, 1);
+        assert!(
+            alert.explanation.contains("Acetic anhydride"),
+            "{}",
+            alert.explanation
+        );
+        let country = topic.trim_start_matches("alerts.");
+        let authority = alert
+            .authorities
+            .iter()
+            .find(|a| a.country == country)
+            .expect("authority listed");
+        assert_eq!(serde_json::to_value(authority.roles[0]).unwrap(), role);
+    }
+    assert!(alerts
+        .get("alerts.GB")
+        .is_none_or(|alerts| alerts.iter().all(|a| a.report_id != suspicious_id)));
+
+    // The harmless report was screened and raised nothing anywhere.
+    let mut status = serde_json::Value::Null;
+    for _ in 0..300 {
+        status = pipeline.status(&client, &harmless_id).await.unwrap();
+        if status["status"] != "received" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["status"], "screened");
+    let all = alerts.values().flatten();
+    assert!(
+        all.clone().all(|alert| alert.report_id != harmless_id),
+        "the harmless report raised an alert"
+    );
+
+    // The company sees its suspicious report referred, and the ledger holds one row per authority.
+    let mut status = serde_json::Value::Null;
+    for _ in 0..100 {
+        status = pipeline.status(&client, &suspicious_id).await.unwrap();
+        if status["status"] == "referred" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status["status"], "referred");
+    let mut db = sqlx::PgConnection::connect(&pipeline.database_url)
+        .await
+        .unwrap();
+    let rows =
+        sqlx::query("SELECT country, roles FROM deliveries WHERE report_id = $1 ORDER BY country")
+            .bind(&suspicious_id)
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    let ledger: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.get("country"), r.get("roles")))
+        .collect();
+    assert_eq!(
+        ledger,
+        vec![
+            ("BE".into(), "transit".into()),
+            ("DE".into(), "export".into()),
+            ("NL".into(), "import".into())
+        ]
+    );
+    let reports: i64 = sqlx::query("SELECT COUNT(*) AS n FROM reports")
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("n");
+    assert_eq!(
+        reports, 2,
+        "the duplicate and the invalid report must not be stored"
+    );
+
+    pipeline
+        .stop()
+        .await
+        .expect("every service shuts down cleanly on SIGTERM");
+}
