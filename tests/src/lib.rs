@@ -89,6 +89,10 @@ impl Service {
     }
 }
 
+/// The services' topics and consumer groups are fixed names, so pipelines on the shared broker
+/// take turns.
+static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The three services running as processes over one Kafka and one database.
 pub struct Pipeline {
     pub run: String,
@@ -98,12 +102,14 @@ pub struct Pipeline {
     pub api_key: String,
     pub services: Vec<Service>,
     pub log_dir: PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Pipeline {
     /// Creates a fresh database and a company, starts ingest, matcher and router, and waits until
     /// each is ready.
     pub async fn start() -> anyhow::Result<Self> {
+        let turn = SHARED_BROKER.lock().await;
         let run = format!("run-{}", uuid::Uuid::new_v4().simple());
         let database_url = store::testing::fresh_postgres_url().await?;
         let brokers = kafka_brokers();
@@ -144,6 +150,7 @@ impl Pipeline {
             api_key,
             services: Vec::new(),
             log_dir,
+            _turn: turn,
         };
         pipeline
             .spawn("ingest", &["serve", "--http-addr", &http.to_string()])
@@ -236,9 +243,9 @@ impl Pipeline {
     }
 
     /// Stops every service with SIGTERM; fails when one did not exit cleanly.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         let mut unclean = Vec::new();
-        for service in self.services {
+        for service in std::mem::take(&mut self.services) {
             let name = service.name;
             if !service.terminate(Duration::from_secs(20)).await? {
                 unclean.push(name);

@@ -1,6 +1,8 @@
 //! The whole pipeline as separate processes over the real Kafka and PostgreSQL: a report with a
 //! scheduled chemical reaches every authority concerned, a harmless one reaches none.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::time::Duration;
 
 use sqlx::Connection as _;
@@ -64,6 +66,12 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+
+    // An oversized body is refused before it is read whole.
+    let mut huge = sample_report(&format!("{run}-huge"));
+    huge["end_use"] = "x".repeat(3 * 1024 * 1024).into();
+    let response = pipeline.submit(&client, &huge).await.unwrap();
+    assert_eq!(response.status(), 413);
 
     // Each authority concerned receives the alert: DE (export), NL (import), BE (transit).
     let reader = AlertReader::new(

@@ -17,6 +17,9 @@ use crate::metrics::Metrics;
 use crate::outbox;
 use crate::screenings::RecordScreenings;
 
+/// Most messages handled concurrently by the consumer.
+const BATCH: usize = 256;
+
 /// Settings of `ingest serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -136,6 +139,7 @@ impl App {
                 self.producer.clone(),
                 "ingest",
                 RecordScreenings { store: self.store },
+                BATCH,
                 self.metrics.consumer.clone(),
                 shutdown.token(),
             ),

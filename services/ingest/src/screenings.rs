@@ -11,7 +11,7 @@ pub struct RecordScreenings {
 }
 
 impl Handler for RecordScreenings {
-    async fn handle(&mut self, message: &Message) -> Result<(), Failure> {
+    async fn handle(&self, message: &Message) -> Result<(), Failure> {
         let payload = message.payload().unwrap_or_default();
         let result: ScreeningResult =
             events::decode(payload).map_err(|error| Failure::invalid("decode", error))?;

@@ -17,7 +17,7 @@ pub struct KafkaArgs {
     pub brokers: String,
     /// Extra librdkafka settings as key=value, e.g. security.protocol=SASL_SSL; repeatable, or
     /// comma separated in the environment variable.
-    #[arg(long = "kafka-option", env = "PW_KAFKA_OPTIONS", value_delimiter = ',', value_parser = parse_option)]
+    #[arg(long = "kafka-option", env = "PW_KAFKA_OPTIONS", hide_env_values = true, value_delimiter = ',', value_parser = parse_option)]
     pub options: Vec<(String, String)>,
     /// Partitions of the topics a service creates when they do not exist.
     #[arg(

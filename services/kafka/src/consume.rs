@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use futures::FutureExt as _;
+
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
 use tokio_util::sync::CancellationToken;
@@ -42,19 +44,25 @@ impl From<anyhow::Error> for Failure {
 }
 
 /// What a consumer loop does with each message.
-pub trait Handler: Send {
+///
+/// The messages of one batch are handled concurrently, so a handler must not rely on the order
+/// of messages within a batch; the offsets are stored only once the whole batch has settled.
+pub trait Handler: Send + Sync {
     /// Handles one message; `Ok` means its effects are durable.
-    fn handle(&mut self, message: &Message) -> impl Future<Output = Result<(), Failure>> + Send;
+    fn handle(&self, message: &Message) -> impl Future<Output = Result<(), Failure>> + Send;
 }
 
 /// Runs `handler` over the consumer's messages until `shutdown` is cancelled.
 ///
-/// `service` names the service in dead-letter records.
+/// Takes what is already fetched, up to `max_batch` messages, handles them concurrently, and
+/// stores their offsets once every one of them succeeded or was dead-lettered. `service` names
+/// the service in dead-letter records.
 pub async fn consume<H: Handler>(
     consumer: StreamConsumer<PwContext>,
     producer: Producer,
     service: &'static str,
-    mut handler: H,
+    handler: H,
+    max_batch: usize,
     metrics: ConsumerMetrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -64,7 +72,7 @@ pub async fn consume<H: Handler>(
             _ = shutdown.cancelled() => break,
             received = consumer.recv() => received,
         };
-        let message = match received {
+        let first = match received {
             Ok(message) => {
                 receive_backoff = FIRST_BACKOFF;
                 message.detach()
@@ -78,24 +86,34 @@ pub async fn consume<H: Handler>(
                 continue;
             }
         };
-        if !handle_until_settled(
-            &mut handler,
-            &message,
-            &producer,
-            service,
-            &metrics,
-            &shutdown,
-        )
-        .await
-        {
-            // Shutting down in the middle of retries: the offset stays where it was.
+        let mut batch = vec![first];
+        while batch.len() < max_batch.max(1) {
+            match consumer.recv().now_or_never() {
+                Some(Ok(message)) => batch.push(message.detach()),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "kafka receive failed");
+                    break;
+                }
+                None => break,
+            }
+        }
+        let settled = futures::future::join_all(batch.iter().map(|message| {
+            handle_until_settled(&handler, message, &producer, service, &metrics, &shutdown)
+        }))
+        .await;
+        if settled.contains(&false) {
+            // Shutting down in the middle of retries: no offset of this batch is stored, the
+            // next owner of the partitions handles it again.
             break;
         }
-        consumer.store_offset(message.topic(), message.partition(), message.offset())?;
-        metrics
-            .processed
-            .with_label_values(&[message.topic()])
-            .inc();
+        // In fetch order, so the last offset stored per partition is the highest.
+        for message in &batch {
+            consumer.store_offset(message.topic(), message.partition(), message.offset())?;
+            metrics
+                .processed
+                .with_label_values(&[message.topic()])
+                .inc();
+        }
     }
     if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
         // Nothing was stored since the last commit, or the group is gone; the next owner of the
@@ -107,7 +125,7 @@ pub async fn consume<H: Handler>(
 
 /// Handles one message until it succeeded or was dead-lettered (true), or shutdown came (false).
 async fn handle_until_settled<H: Handler>(
-    handler: &mut H,
+    handler: &H,
     message: &Message,
     producer: &Producer,
     service: &'static str,

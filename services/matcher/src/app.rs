@@ -15,6 +15,9 @@ use crate::metrics::Metrics;
 use crate::reference::ReferenceData;
 use crate::service::ScreenReports;
 
+/// Most messages handled concurrently by the consumer.
+const BATCH: usize = 500;
+
 /// Settings of `matcher serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
@@ -120,6 +123,7 @@ impl App {
                 self.producer,
                 "matcher",
                 handler,
+                BATCH,
                 self.metrics.consumer.clone(),
                 shutdown.token(),
             ),

@@ -18,7 +18,7 @@ pub struct ScreenReports {
 }
 
 impl Handler for ScreenReports {
-    async fn handle(&mut self, message: &Message) -> Result<(), Failure> {
+    async fn handle(&self, message: &Message) -> Result<(), Failure> {
         let report: OrderReport = events::decode(message.payload().unwrap_or_default())
             .map_err(|error| Failure::invalid("decode", error))?;
         if report.lines.is_empty() {

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -12,6 +13,9 @@ use store::Store;
 
 use crate::metrics::Metrics;
 use crate::service::RouteAlerts;
+
+/// Most messages handled concurrently by the consumer.
+const BATCH: usize = 500;
 
 /// Settings of `router serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -85,7 +89,7 @@ impl App {
             producer: self.producer.clone(),
             kafka: self.kafka,
             metrics: self.metrics.clone(),
-            topics: HashSet::new(),
+            topics: Mutex::new(HashSet::new()),
         };
         shutdown.spawn(
             "route",
@@ -94,6 +98,7 @@ impl App {
                 self.producer,
                 "router",
                 handler,
+                BATCH,
                 self.metrics.consumer.clone(),
                 shutdown.token(),
             ),

@@ -1,6 +1,7 @@
 //! The consumer of `alerts.detected`.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 use domain::CountryCode;
 use events::{topics, Alert};
@@ -17,11 +18,11 @@ pub struct RouteAlerts {
     pub kafka: KafkaArgs,
     pub metrics: Metrics,
     /// Authority topics known to exist.
-    pub topics: HashSet<String>,
+    pub topics: Mutex<HashSet<String>>,
 }
 
 impl Handler for RouteAlerts {
-    async fn handle(&mut self, message: &Message) -> Result<(), Failure> {
+    async fn handle(&self, message: &Message) -> Result<(), Failure> {
         let mut alert: Alert = events::decode(message.payload().unwrap_or_default())
             .map_err(|error| Failure::invalid("decode", error))?;
         let authorities = authorities_concerned(&alert.order);
@@ -43,9 +44,12 @@ impl Handler for RouteAlerts {
                 continue;
             }
             let topic = topics::authority(country);
-            if !self.topics.contains(&topic) {
+            if !self.topic_known(&topic) {
                 self.kafka.ensure_topics(&[&topic]).await?;
-                self.topics.insert(topic.clone());
+                self.topics
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(topic.clone());
             }
             let delivered = self
                 .producer
@@ -83,6 +87,15 @@ impl Handler for RouteAlerts {
             );
         }
         Ok(())
+    }
+}
+
+impl RouteAlerts {
+    fn topic_known(&self, topic: &str) -> bool {
+        self.topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(topic)
     }
 }
 

@@ -44,7 +44,7 @@ pub struct DatabaseArgs {
         long = "database-url",
         env = "PW_DATABASE_URL",
         default_value = "postgres://postgres:postgres@127.0.0.1:5432/precursor_watch",
-        hide_default_value = false
+        hide_env_values = true
     )]
     pub database_url: String,
     /// Largest number of database connections in the pool.

@@ -1,0 +1,174 @@
+//! The store's behaviour, the same on the real PostgreSQL and on SQLite.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use store::{DeliveryRecord, Inserted, NewReport, OutboxMessage, ScreeningRecord, Status, Store};
+
+fn report(id: &str, reference: &str) -> NewReport {
+    NewReport {
+        id: id.into(),
+        company_id: "acme".into(),
+        company_reference: reference.into(),
+        customer_key: "acme/C-1".into(),
+        payload_sha256: format!("sha-{id}"),
+        event: vec![1, 2, 3],
+        received_at: 1_000,
+    }
+}
+
+fn message(payload: u8) -> OutboxMessage {
+    OutboxMessage {
+        topic: "orders.submitted".into(),
+        key: "acme/C-1".into(),
+        payload: vec![payload],
+    }
+}
+
+async fn exercise(store: Store) {
+    store.create_company("acme", "ACME", "DE", 1).await.unwrap();
+    assert!(matches!(
+        store.create_company("acme", "ACME", "DE", 2).await,
+        Err(store::StoreError::Conflict(_))
+    ));
+    store
+        .create_company("other", "Other", "FR", 1)
+        .await
+        .unwrap();
+    store.add_api_key("k1", "acme", "hash", 1).await.unwrap();
+    let key = store.api_key("k1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            key.company_id.as_str(),
+            key.secret_hash.as_str(),
+            key.revoked
+        ),
+        ("acme", "hash", false)
+    );
+    assert!(store.api_key("nope").await.unwrap().is_none());
+
+    // A report is stored with its outbox message; the same reference returns the first receipt.
+    let first = store
+        .insert_report(&report("r1", "SO-1"), &message(1))
+        .await
+        .unwrap();
+    let Inserted::New(receipt) = first else {
+        panic!("first insert must be new")
+    };
+    let again = store
+        .insert_report(&report("r2", "SO-1"), &message(2))
+        .await
+        .unwrap();
+    assert_eq!(again, Inserted::Existing(receipt.clone()));
+    assert_eq!(store.report_event("r1").await.unwrap(), Some(vec![1, 2, 3]));
+    assert_eq!(store.report_event("r2").await.unwrap(), None);
+
+    // Only one message waits, the first.
+    let pending = store.pending_messages(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].message.payload, vec![1]);
+    assert_eq!(store.outbox_depth().await.unwrap(), 1);
+    store
+        .insert_report(&report("r3", "SO-3"), &message(3))
+        .await
+        .unwrap();
+    let pending = store.pending_messages(10).await.unwrap();
+    let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| p.message.payload[0])
+            .collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    store.mark_published(&ids[..1], 5).await.unwrap();
+    assert_eq!(store.pending_messages(10).await.unwrap().len(), 1);
+    store.mark_published(&ids, 6).await.unwrap();
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+
+    // Status: received, then screened, then referred; another company sees nothing.
+    let status = store.report_status("acme", "r1").await.unwrap().unwrap();
+    assert_eq!((status.status, status.receipt), (Status::Received, receipt));
+    assert!(store.report_status("other", "r1").await.unwrap().is_none());
+    let screening = ScreeningRecord {
+        report_id: "r1".into(),
+        outcome: "alert".into(),
+        alert_id: Some("a1".into()),
+        findings: 1,
+        reference_data_version: "v1".into(),
+        screened_at: 10,
+    };
+    store.record_screening(&screening).await.unwrap();
+    store.record_screening(&screening).await.unwrap();
+    assert_eq!(
+        store
+            .report_status("acme", "r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Screened
+    );
+
+    let delivery = DeliveryRecord {
+        alert_id: "a1".into(),
+        country: "DE".into(),
+        report_id: "r1".into(),
+        roles: "export".into(),
+        topic: "alerts.DE".into(),
+        partition: 0,
+        offset: 7,
+        delivered_at: 11,
+    };
+    assert!(!store.is_delivered("a1", "DE").await.unwrap());
+    store.record_delivery(&delivery).await.unwrap();
+    store
+        .record_delivery(&DeliveryRecord {
+            offset: 8,
+            ..delivery.clone()
+        })
+        .await
+        .unwrap();
+    assert!(store.is_delivered("a1", "DE").await.unwrap());
+    assert_eq!(
+        store.deliveries_for_report("r1").await.unwrap(),
+        vec![delivery]
+    );
+    assert_eq!(
+        store
+            .report_status("acme", "r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Referred
+    );
+    assert!(store.ping().await);
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_its_promises() {
+    let url = store::testing::fresh_postgres_url().await.unwrap();
+    let store = Store::connect(&url, 4).await.unwrap();
+    assert_eq!(store.backend(), store::Backend::Postgres);
+    exercise(store).await;
+    // Migrations run again on the next start without harm.
+    Store::connect(&url, 1).await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_its_promises() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
+    let store = Store::connect(&url, 4).await.unwrap();
+    assert_eq!(store.backend(), store::Backend::Sqlite);
+    exercise(store).await;
+}
+
+#[tokio::test]
+async fn an_unknown_database_scheme_is_refused_with_the_setting_named() {
+    let error = Store::connect("mysql://x", 1).await.unwrap_err();
+    assert!(format!("{error:#}").contains("--database-url"), "{error:#}");
+}
