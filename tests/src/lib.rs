@@ -61,6 +61,35 @@ pub fn sample_report(reference: &str) -> serde_json::Value {
     report
 }
 
+/// Registers a company with `ingest create-company` and returns its API key.
+pub async fn create_company(database_url: &str, id: &str) -> anyhow::Result<String> {
+    let output = Command::new(binary("ingest")?)
+        .args([
+            "create-company",
+            "--id",
+            id,
+            "--name",
+            "ACME Chemicals GmbH",
+            "--country",
+            "DE",
+        ])
+        .env("PW_DATABASE_URL", database_url)
+        .output()
+        .await?;
+    if !output.status.success() {
+        bail!(
+            "create-company failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let stdout = String::from_utf8(output.stdout)?;
+    let api_key = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("api key: "))
+        .context("create-company printed no api key")?;
+    Ok(api_key.to_owned())
+}
+
 /// One running service process.
 pub struct Service {
     pub name: &'static str,
@@ -116,31 +145,7 @@ impl Pipeline {
         let log_dir = log_dir(&run)?;
         let http = free_addr()?;
 
-        let output = Command::new(binary("ingest")?)
-            .args([
-                "create-company",
-                "--id",
-                "acme-chemicals",
-                "--name",
-                "ACME Chemicals GmbH",
-                "--country",
-                "DE",
-            ])
-            .env("PW_DATABASE_URL", &database_url)
-            .output()
-            .await?;
-        if !output.status.success() {
-            bail!(
-                "create-company failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        let stdout = String::from_utf8(output.stdout)?;
-        let api_key = stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("api key: "))
-            .context("create-company printed no api key")?
-            .to_owned();
+        let api_key = create_company(&database_url, "acme-chemicals").await?;
 
         let mut pipeline = Self {
             run,

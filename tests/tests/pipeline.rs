@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::Connection as _;
 use sqlx::Row as _;
-use system_tests::{sample_report, AlertReader, Pipeline};
+use system_tests::{create_company, sample_report, AlertReader, Pipeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow_from_ingest_to_the_authorities_concerned() {
@@ -29,6 +31,23 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
     let again: serde_json::Value = again.json().await.unwrap();
     assert_eq!(again["report_id"], suspicious_id.as_str());
     assert_eq!(again["duplicate"], true);
+
+    // The same reference with other content is a conflict, not a silent duplicate.
+    let mut changed = suspicious.clone();
+    changed["lines"][0]["quantity"] = 999.into();
+    let response = pipeline.submit(&client, &changed).await.unwrap();
+    assert_eq!(response.status(), 409);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "reference_reused");
+
+    // A control character is refused with the field named.
+    let mut control = sample_report(&format!("{run}-control"));
+    control["customer"]["id"] = serde_json::Value::String("C-1\u{0}".to_owned());
+    let response = pipeline.submit(&client, &control).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["problems"][0]["field"], "customer.id");
+    assert_eq!(body["problems"][0]["code"], "invalid_characters");
 
     // A harmless report: table salt only.
     let mut harmless = sample_report(&format!("{run}-harmless"));
@@ -141,6 +160,71 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
         "the harmless report raised an alert"
     );
 
+    // Another company cannot see the report.
+    let other_key = create_company(&pipeline.database_url, "other-company")
+        .await
+        .unwrap();
+    let response = client
+        .get(format!(
+            "{}/v1/reports/{suspicious_id}",
+            pipeline.ingest_url
+        ))
+        .bearer_auth(&other_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // The same alert detected twice more (a matcher retry) is not delivered again: send two
+    // copies, then a fresh report of the same customer, and wait for the fresh one's alert.
+    let mut copy = alerts["alerts.DE"]
+        .iter()
+        .find(|a| a.report_id == suspicious_id)
+        .unwrap()
+        .clone();
+    copy.authorities.clear();
+    let payload = events::encode(&copy).unwrap();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &pipeline.brokers)
+        .create()
+        .unwrap();
+    for _ in 0..2 {
+        producer
+            .send(
+                FutureRecord::to("alerts.detected")
+                    .key("acme-chemicals/C-4471")
+                    .payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(error, _)| error)
+            .unwrap();
+    }
+    let sentinel = pipeline
+        .submit(&client, &sample_report(&format!("{run}-sentinel")))
+        .await
+        .unwrap();
+    let sentinel_id = sentinel.json::<serde_json::Value>().await.unwrap()["report_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let later = reader
+        .read_until(Duration::from_secs(60), |seen| {
+            seen.get("alerts.DE")
+                .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == sentinel_id))
+        })
+        .await
+        .unwrap();
+    let again: usize = later
+        .values()
+        .flatten()
+        .filter(|a| a.report_id == suspicious_id)
+        .count();
+    assert_eq!(again, 0, "a re-detected alert was delivered again");
+    assert!(later["alerts.DE"]
+        .iter()
+        .any(|a| a.report_id == sentinel_id));
+
     // The company sees its suspicious report referred, and the ledger holds one row per authority.
     let mut status = serde_json::Value::Null;
     for _ in 0..100 {
@@ -178,8 +262,8 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
         .unwrap()
         .get("n");
     assert_eq!(
-        reports, 2,
-        "the duplicate and the invalid report must not be stored"
+        reports, 3,
+        "only the suspicious, harmless and sentinel reports are stored"
     );
 
     pipeline

@@ -156,3 +156,50 @@ pub enum JurisdictionRole {
     /// The customer's country, when the goods are delivered elsewhere.
     CustomerDomicile,
 }
+
+impl Regime {
+    /// Lower-case name, for metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Regime::Un1988 => "un_1988",
+            Regime::Eu => "eu",
+            Regime::Us => "us",
+            Regime::WatchList => "watch_list",
+        }
+    }
+
+    /// The name people use for the regime.
+    pub fn label(self) -> &'static str {
+        match self {
+            Regime::Un1988 => "UN 1988",
+            Regime::Eu => "EU",
+            Regime::Us => "US",
+            Regime::WatchList => "watch list",
+        }
+    }
+}
+
+impl Severity {
+    /// Lower-case name, for metrics labels and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl JurisdictionRole {
+    /// Lower-case name, as recorded in the delivery ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JurisdictionRole::Export => "export",
+            JurisdictionRole::Import => "import",
+            JurisdictionRole::Domestic => "domestic",
+            JurisdictionRole::Transit => "transit",
+            JurisdictionRole::CustomerDomicile => "customer_domicile",
+        }
+    }
+}

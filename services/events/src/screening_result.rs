@@ -30,3 +30,13 @@ pub enum Outcome {
     Clear,
     Alert,
 }
+
+impl Outcome {
+    /// Lower-case name, for metrics labels and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Clear => "clear",
+            Outcome::Alert => "alert",
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer};
+use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 use tokio::net::TcpListener;
@@ -49,8 +49,7 @@ pub struct App {
     admin: AdminServer,
     store: Store,
     producer: Producer,
-    kafka: KafkaArgs,
-    consumer_group: String,
+    consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
 }
@@ -73,6 +72,9 @@ impl App {
                 args.http_addr
             )
         })?;
+        let consumer = args
+            .kafka
+            .consumer(&args.consumer_group, &[topics::ORDERS_SCREENED])?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9101),
@@ -85,8 +87,7 @@ impl App {
             admin,
             store,
             producer,
-            kafka: args.kafka,
-            consumer_group: args.consumer_group,
+            consumer,
             metrics,
             readiness,
         })
@@ -129,22 +130,32 @@ impl App {
                 shutdown.token(),
             ),
         );
-        let consumer = self
-            .kafka
-            .consumer(&self.consumer_group, &[topics::ORDERS_SCREENED])?;
         shutdown.spawn(
             "screenings",
             kafka::consume(
-                consumer,
+                self.consumer,
                 self.producer.clone(),
                 "ingest",
-                RecordScreenings { store: self.store },
+                RecordScreenings {
+                    store: self.store.clone(),
+                },
                 BATCH,
                 self.metrics.consumer.clone(),
                 shutdown.token(),
             ),
         );
-        self.readiness.set(true);
+        // Ready while the report store answers: without it no report can be accepted.
+        let (store, readiness, token) =
+            (self.store.clone(), self.readiness.clone(), shutdown.token());
+        shutdown.spawn("readiness", async move {
+            loop {
+                readiness.set(store.ping().await);
+                tokio::select! {
+                    _ = token.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        });
         Ok(())
     }
 }

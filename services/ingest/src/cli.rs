@@ -49,10 +49,18 @@ pub struct CreateCompanyArgs {
 }
 
 /// A registered company and its API key.
-#[derive(Debug)]
 pub struct NewCompany {
     pub id: String,
     pub api_key: String,
+}
+
+impl std::fmt::Debug for NewCompany {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCompany")
+            .field("id", &self.id)
+            .field("api_key", &"<hidden>")
+            .finish()
+    }
 }
 
 /// Registers a company and creates its first API key.

@@ -4,14 +4,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use store::{Inserted, NewReport, OutboxMessage, Receipt, Store};
+use store::{Inserted, NewReport, OutboxMessage, ReportStatus, Status, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::auth;
@@ -20,6 +21,9 @@ use crate::report::{Envelope, Problem, ReportRequest};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Largest encoded report, in bytes: it must fit one Kafka message (1 MB by default).
+pub const MAX_EVENT_BYTES: usize = 900 * 1024;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -59,13 +63,34 @@ impl ApiError {
         }
     }
 
-    fn unavailable(error: impl std::fmt::Display) -> Self {
-        tracing::error!(%error, "database unavailable");
+    fn unauthorized() -> Self {
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the report store is unavailable, retry later",
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send a valid API key as Authorization: Bearer pw_...",
         )
+    }
+
+    /// A database that cannot be reached is worth a retry; a statement it refused is not.
+    fn store(error: StoreError) -> Self {
+        match error {
+            StoreError::Database(sqlx::Error::Database(refused)) => {
+                tracing::error!(error = %refused, "database refused a statement");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the report could not be stored",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the report store is unavailable, retry later",
+                )
+            }
+        }
     }
 }
 
@@ -88,6 +113,49 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The company of the request's API key. Extracted from the headers alone, so an
+/// unauthenticated request is refused before its body is read.
+struct Company(String);
+
+impl FromRequestParts<ApiState> for Company {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let company = authenticate(parts, &state.store).await;
+        if let Err(error) = &company {
+            let result = if error.status == StatusCode::UNAUTHORIZED {
+                "unauthorized"
+            } else {
+                "unavailable"
+            };
+            state.metrics.reports.with_label_values(&[result]).inc();
+        }
+        company
+    }
+}
+
+async fn authenticate(parts: &Parts, store: &Store) -> Result<Company, ApiError> {
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    let (key_id, secret) = auth::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
+    let record = store
+        .api_key(key_id)
+        .await
+        .map_err(ApiError::store)?
+        .ok_or_else(ApiError::unauthorized)?;
+    if record.revoked || !auth::verify(secret, &record.secret_hash) {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(Company(record.company_id))
+}
+
 /// A receipt as the API shows it.
 #[derive(Debug, Serialize)]
 struct ReceiptBody {
@@ -100,14 +168,17 @@ struct ReceiptBody {
     duplicate: bool,
 }
 
-fn receipt_body(receipt: Receipt, status: &'static str, duplicate: bool) -> ReceiptBody {
-    ReceiptBody {
-        report_id: receipt.report_id,
-        company_reference: receipt.company_reference,
-        status,
-        received_at: rfc3339(receipt.received_at),
-        payload_sha256: receipt.payload_sha256,
-        duplicate,
+impl ReceiptBody {
+    fn new(found: ReportStatus, duplicate: bool) -> Self {
+        let receipt = found.receipt;
+        Self {
+            report_id: receipt.report_id,
+            company_reference: receipt.company_reference,
+            status: found.status.as_str(),
+            received_at: rfc3339(receipt.received_at),
+            payload_sha256: receipt.payload_sha256,
+            duplicate,
+        }
     }
 }
 
@@ -117,43 +188,21 @@ fn rfc3339(micros: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Resolves the company of the request's API key.
-async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<String, ApiError> {
-    let unauthorized = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send a valid API key as Authorization: Bearer pw_...",
-        )
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
-    let (key_id, secret) = auth::split(token.trim()).ok_or_else(unauthorized)?;
-    let record = store
-        .api_key(key_id)
-        .await
-        .map_err(ApiError::unavailable)?
-        .ok_or_else(unauthorized)?;
-    if record.revoked || !auth::verify(secret, &record.secret_hash) {
-        return Err(unauthorized());
-    }
-    Ok(record.company_id)
-}
-
-async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn submit(
+    State(state): State<ApiState>,
+    Company(company_id): Company,
+    body: Bytes,
+) -> Response {
     let started = Instant::now();
-    let (result, response) = match accept(&state, &headers, &body).await {
-        Ok((duplicate, receipt)) => {
+    let (result, response) = match accept(&state, company_id, &body).await {
+        Ok((duplicate, found)) => {
             let status = if duplicate {
                 StatusCode::OK
             } else {
                 StatusCode::ACCEPTED
             };
-            let location = format!("/v1/reports/{}", receipt.report_id);
-            let body = Json(receipt_body(receipt, "received", duplicate));
+            let location = format!("/v1/reports/{}", found.receipt.report_id);
+            let body = Json(ReceiptBody::new(found, duplicate));
             let response = (status, [(header::LOCATION, location)], body).into_response();
             (if duplicate { "duplicate" } else { "accepted" }, response)
         }
@@ -166,8 +215,9 @@ async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
                     .inc();
             }
             let result = match error.status {
-                StatusCode::UNAUTHORIZED => "unauthorized",
                 StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+                StatusCode::CONFLICT => "conflict",
+                status if status.is_server_error() => "error",
                 _ => "rejected",
             };
             (result, error.into_response())
@@ -181,13 +231,12 @@ async fn submit(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) 
     response
 }
 
-/// Authenticates, parses and stores a report; returns whether it was a resubmission.
+/// Parses and stores a report; returns whether it was a resubmission, and its receipt.
 async fn accept(
     state: &ApiState,
-    headers: &HeaderMap,
+    company_id: String,
     body: &Bytes,
-) -> Result<(bool, Receipt), ApiError> {
-    let company_id = authenticate(&state.store, headers).await?;
+) -> Result<(bool, ReportStatus), ApiError> {
     let request: ReportRequest = {
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -229,13 +278,21 @@ async fn accept(
             "the report could not be encoded",
         )
     })?;
+    if event.len() > MAX_EVENT_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the report encodes to {} bytes, at most {MAX_EVENT_BYTES} fit; split it into several reports", event.len()),
+        ));
+    }
     let customer_key = format!("{company_id}/{}", report.customer.id);
+    let payload_sha256 = hex::encode(Sha256::digest(body));
     let new_report = NewReport {
         id: report_id,
-        company_id,
+        company_id: company_id.clone(),
         company_reference: report.company_reference.clone(),
         customer_key: customer_key.clone(),
-        payload_sha256: hex::encode(Sha256::digest(body)),
+        payload_sha256: payload_sha256.clone(),
         event: event.clone(),
         received_at: submitted_at,
     };
@@ -244,32 +301,37 @@ async fn accept(
         key: customer_key,
         payload: event,
     };
-    match state.store.insert_report(&new_report, &message).await {
-        Ok(Inserted::New(receipt)) => {
+    match state.store.insert_report(&new_report, &message).await.map_err(ApiError::store)? {
+        Inserted::New(receipt) => {
             state.outbox_wake.notify_one();
-            tracing::info!(
-                report_id = receipt.report_id,
-                company_id = new_report.company_id,
-                "report accepted"
-            );
-            Ok((false, receipt))
+            tracing::info!(report_id = receipt.report_id, company_id, "report accepted");
+            Ok((false, ReportStatus { receipt, status: Status::Received, screened_at: None }))
         }
-        Ok(Inserted::Existing(receipt)) => Ok((true, receipt)),
-        Err(error) => Err(ApiError::unavailable(error)),
+        Inserted::Existing(receipt) if receipt.payload_sha256 != payload_sha256 => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reference_reused",
+            format!(
+                "company_reference {} was already used for report {} with other content; use a new reference",
+                receipt.company_reference, receipt.report_id
+            ),
+        )),
+        Inserted::Existing(receipt) => {
+            let found = state.store.report_status(&company_id, &receipt.report_id).await.map_err(ApiError::store)?;
+            Ok((true, found.unwrap_or(ReportStatus { receipt, status: Status::Received, screened_at: None })))
+        }
     }
 }
 
 async fn status(
     State(state): State<ApiState>,
-    headers: HeaderMap,
+    Company(company_id): Company,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let company_id = authenticate(&state.store, &headers).await?;
     let found = state
         .store
         .report_status(&company_id, &id)
         .await
-        .map_err(ApiError::unavailable)?;
+        .map_err(ApiError::store)?;
     // Another company's report is indistinguishable from a report that does not exist.
     let Some(found) = found else {
         return Err(ApiError::new(
@@ -278,5 +340,5 @@ async fn status(
             format!("no report {id} of yours"),
         ));
     };
-    Ok(Json(receipt_body(found.receipt, found.status.as_str(), false)).into_response())
+    Ok(Json(ReceiptBody::new(found, false)).into_response())
 }

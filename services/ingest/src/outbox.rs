@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka::Producer;
-use store::Store;
+use runtime::Backoff;
+use store::{PendingMessage, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -13,7 +14,6 @@ use crate::metrics::Metrics;
 
 const BATCH: i64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// Drains the outbox until shutdown; `wake` is notified whenever a report was stored.
 pub async fn run(
@@ -23,73 +23,165 @@ pub async fn run(
     metrics: Metrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::default();
     while !shutdown.is_cancelled() {
         match publish_batch(&store, &producer, &metrics).await {
-            Ok(0) => {
-                backoff = Duration::from_millis(100);
+            Ok(Progress::Published) => backoff.reset(),
+            Ok(Progress::Idle) => {
+                backoff.reset();
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = wake.notified() => {}
                     _ = tokio::time::sleep(IDLE_POLL) => {}
                 }
             }
-            Ok(_) => backoff = Duration::from_millis(100),
             Err(error) => {
                 tracing::warn!(
                     error = format!("{error:#}"),
-                    retry_in_ms = backoff.as_millis() as u64,
-                    "outbox publishing failed"
+                    "outbox publishing failed, retrying"
                 );
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
+                if backoff.wait(&shutdown).await {
+                    break;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }
     Ok(())
 }
 
-/// Publishes one batch in order and marks what the broker acknowledged; returns how many.
+enum Progress {
+    Published,
+    /// Nothing to publish, or another instance publishes.
+    Idle,
+}
+
+/// Publishes one batch and marks what the broker acknowledged, up to the first refusal, so a
+/// customer's messages never overtake each other.
 async fn publish_batch(
     store: &Store,
     producer: &Producer,
     metrics: &Metrics,
-) -> anyhow::Result<usize> {
-    let pending = store.pending_messages(BATCH).await?;
+) -> anyhow::Result<Progress> {
     metrics.outbox_depth.set(store.outbox_depth().await?);
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    // All sends are in flight at once; the idempotent producer keeps their order per partition.
-    let sends = pending.iter().map(|pending| {
-        let message = &pending.message;
-        producer.send(
-            &message.topic,
-            message.key.as_bytes(),
-            &message.payload,
-            None,
+    let mut refusal = None;
+    let refused = &mut refusal;
+    let published = store
+        .publish_outbox(
+            BATCH,
+            events::now_micros(),
+            |pending: Vec<PendingMessage>| async move {
+                // All sends are in flight at once; the idempotent producer keeps their order per
+                // partition.
+                let sends = pending.iter().map(|pending| {
+                    let message = &pending.message;
+                    producer.send(
+                        &message.topic,
+                        message.key.as_bytes(),
+                        &message.payload,
+                        None,
+                    )
+                });
+                let results = futures::future::join_all(sends).await;
+                let mut acknowledged = Vec::with_capacity(pending.len());
+                for (pending, result) in pending.iter().zip(results) {
+                    match result {
+                        Ok(_) => acknowledged.push(pending.id),
+                        Err(error) => {
+                            *refused = Some(error);
+                            break;
+                        }
+                    }
+                }
+                acknowledged
+            },
         )
-    });
-    let results = futures::future::join_all(sends).await;
-    let mut acknowledged = Vec::with_capacity(pending.len());
-    let mut first_error = None;
-    for (pending, result) in pending.iter().zip(results) {
-        match result {
-            Ok(_) => acknowledged.push(pending.id),
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
-        }
-    }
-    store
-        .mark_published(&acknowledged, events::now_micros())
         .await?;
-    metrics.published.inc_by(acknowledged.len() as u64);
-    if let Some(error) = first_error {
+    if let Some(count) = published {
+        metrics.published.inc_by(count as u64);
+    }
+    if let Some(error) = refusal {
         anyhow::bail!("kafka refused an outbox message: {error}");
     }
-    Ok(acknowledged.len())
+    Ok(match published {
+        Some(count) if count > 0 => Progress::Published,
+        _ => Progress::Idle,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka::{EmbeddedBroker, KafkaArgs, KafkaMessage as _};
+    use store::{NewReport, OutboxMessage};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_report_stored_while_kafka_is_away_is_published_when_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("outbox.db").display()
+        );
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.create_company("acme", "ACME", "DE", 1).await.unwrap();
+        let broker = EmbeddedBroker::start().unwrap();
+        broker.create_topics(&["orders.submitted"], 1).unwrap();
+        let kafka = KafkaArgs::new(broker.bootstrap_servers());
+        let producer = Producer::new(&kafka, Duration::from_secs(2)).unwrap();
+        let metrics = Metrics::new().unwrap();
+
+        broker.set_reachable(false).unwrap();
+        let report = NewReport {
+            id: "r1".into(),
+            company_id: "acme".into(),
+            company_reference: "SO-1".into(),
+            customer_key: "acme/C-1".into(),
+            payload_sha256: "sha".into(),
+            event: vec![7],
+            received_at: 1,
+        };
+        let message = OutboxMessage {
+            topic: "orders.submitted".into(),
+            key: "acme/C-1".into(),
+            payload: vec![7],
+        };
+        store.insert_report(&report, &message).await.unwrap();
+        let shutdown = CancellationToken::new();
+        let publisher = tokio::spawn(run(
+            store.clone(),
+            producer,
+            Arc::new(Notify::new()),
+            metrics.clone(),
+            shutdown.clone(),
+        ));
+
+        // While the broker is away the message stays in the outbox.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(store.outbox_depth().await.unwrap(), 1);
+        assert_eq!(metrics.published.get(), 0);
+
+        broker.set_reachable(true).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while store.outbox_depth().await.unwrap() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox was not drained after the broker returned"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(metrics.published.get(), 1);
+        let consumer = kafka
+            .consumer("outbox-test", &["orders.submitted"])
+            .unwrap();
+        let received = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (received.key(), received.payload()),
+            (Some(&b"acme/C-1"[..]), Some(&[7u8][..]))
+        );
+
+        shutdown.cancel();
+        publisher.await.unwrap().unwrap();
+    }
 }

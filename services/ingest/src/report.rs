@@ -138,6 +138,17 @@ impl Problems {
             );
             return None;
         }
+        if let Some(bad) = text
+            .chars()
+            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            self.add(
+                field,
+                "invalid_characters",
+                format!("contains the control character U+{:04X}", u32::from(bad)),
+            );
+            return None;
+        }
         Some(text)
     }
 
@@ -561,6 +572,24 @@ mod tests {
         let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
         assert_eq!(codes, vec!["duplicate_line_number", "too_long"]);
         assert_eq!(problems[1].field, "lines[2].description");
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let mut request = valid();
+        request.company_reference = Some("SO-1\u{0}".into());
+        request.lines[0].description = Some("Acetone\tdrum\n".into());
+        let problems = request.parse(envelope()).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(
+            (problems[0].field.as_str(), problems[0].code),
+            ("company_reference", "invalid_characters")
+        );
+        assert!(
+            problems[0].reason.contains("U+0000"),
+            "{}",
+            problems[0].reason
+        );
     }
 
     #[test]

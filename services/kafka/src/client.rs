@@ -6,7 +6,7 @@ use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
 
 /// How to reach the Kafka cluster; flattened into every service's configuration.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct KafkaArgs {
     /// Bootstrap servers of the Kafka cluster, comma separated.
     #[arg(
@@ -36,6 +36,20 @@ pub struct KafkaArgs {
     /// Whether services create the topics they use; false where topics are provisioned apart.
     #[arg(long = "create-topics", env = "PW_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
+}
+
+impl std::fmt::Debug for KafkaArgs {
+    /// Option values may be credentials (`sasl.password`): only their keys are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let option_keys: Vec<&str> = self.options.iter().map(|(key, _)| key.as_str()).collect();
+        f.debug_struct("KafkaArgs")
+            .field("brokers", &self.brokers)
+            .field("option_keys", &option_keys)
+            .field("topic_partitions", &self.topic_partitions)
+            .field("topic_replication", &self.topic_replication)
+            .field("create_topics", &self.create_topics)
+            .finish()
+    }
 }
 
 fn parse_option(text: &str) -> Result<(String, String), String> {
@@ -69,9 +83,14 @@ impl KafkaArgs {
         crate::ensure_topics(self, &specs).await
     }
 
-    /// A client configuration: the brokers, then `defaults`, then the extra options, which
-    /// win over the defaults.
-    pub(crate) fn client_config(&self, defaults: &[(&str, &str)]) -> ClientConfig {
+    /// A client configuration: the brokers, then `defaults`, then the extra options, then
+    /// `required`. Extra options may tune the defaults but never weaken the settings the
+    /// delivery guarantees rest on.
+    pub(crate) fn client_config(
+        &self,
+        defaults: &[(&str, &str)],
+        required: &[(&str, &str)],
+    ) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.brokers);
         config.set_log_level(RDKafkaLogLevel::Warning);
@@ -79,7 +98,17 @@ impl KafkaArgs {
             config.set(*key, *value);
         }
         for (key, value) in &self.options {
+            if required.iter().any(|(required_key, _)| required_key == key) {
+                tracing::warn!(
+                    key,
+                    "ignoring --kafka-option for a setting the service relies on"
+                );
+                continue;
+            }
             config.set(key, value);
+        }
+        for (key, value) in required {
+            config.set(*key, *value);
         }
         config
     }
@@ -92,17 +121,21 @@ impl KafkaArgs {
         topics: &[&str],
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
         let consumer: StreamConsumer<PwContext> = self
-            .client_config(&[
-                ("group.id", group_id),
-                ("enable.auto.commit", "true"),
-                ("auto.commit.interval.ms", "1000"),
-                ("enable.auto.offset.store", "false"),
-                ("auto.offset.reset", "earliest"),
-                ("enable.partition.eof", "false"),
-                // A crashed member holds its partitions until this runs out.
-                ("session.timeout.ms", "10000"),
-                ("heartbeat.interval.ms", "2000"),
-            ])
+            .client_config(
+                &[
+                    ("auto.commit.interval.ms", "1000"),
+                    ("auto.offset.reset", "earliest"),
+                    // A crashed member holds its partitions until this runs out.
+                    ("session.timeout.ms", "10000"),
+                    ("heartbeat.interval.ms", "2000"),
+                ],
+                &[
+                    ("group.id", group_id),
+                    ("enable.auto.commit", "true"),
+                    ("enable.auto.offset.store", "false"),
+                    ("enable.partition.eof", "false"),
+                ],
+            )
             .create_with_context(PwContext)
             .with_context(|| {
                 format!(

@@ -1,10 +1,11 @@
 //! The consumer loop: handle each message in order, dead-letter the poison ones, retry the
 //! transient failures, and store an offset only once the handler's work is durable.
 
-use std::future::Future;
-use std::time::Duration;
-
 use futures::FutureExt as _;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use runtime::Backoff;
+use std::future::Future;
 
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
@@ -14,8 +15,9 @@ use crate::{ConsumerMetrics, Producer, PwContext};
 
 pub use rdkafka::message::OwnedMessage as Message;
 
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Largest original payload a dead-letter record carries; the rest is cut so the record itself
+/// stays under the broker's message size limit.
+const MAX_DEAD_LETTER_PAYLOAD: usize = 512 * 1024;
 
 /// Why a message could not be handled.
 #[derive(Debug)]
@@ -37,6 +39,27 @@ impl Failure {
     }
 }
 
+impl From<KafkaError> for Failure {
+    /// A message the broker can never take (too large, malformed) is invalid; anything else may
+    /// pass on a retry.
+    fn from(error: KafkaError) -> Self {
+        let permanent = matches!(
+            error.rdkafka_error_code(),
+            Some(
+                RDKafkaErrorCode::MessageSizeTooLarge
+                    | RDKafkaErrorCode::InvalidRecord
+                    | RDKafkaErrorCode::InvalidMessageSize
+                    | RDKafkaErrorCode::MessageBatchTooLarge
+            )
+        );
+        if permanent {
+            Self::invalid("produce", error)
+        } else {
+            Self::Transient(error.into())
+        }
+    }
+}
+
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Self {
         Self::Transient(error)
@@ -45,8 +68,8 @@ impl From<anyhow::Error> for Failure {
 
 /// What a consumer loop does with each message.
 ///
-/// The messages of one batch are handled concurrently, so a handler must not rely on the order
-/// of messages within a batch; the offsets are stored only once the whole batch has settled.
+/// The messages of one partition are handled one after the other, in order; different
+/// partitions concurrently.
 pub trait Handler: Send + Sync {
     /// Handles one message; `Ok` means its effects are durable.
     fn handle(&self, message: &Message) -> impl Future<Output = Result<(), Failure>> + Send;
@@ -54,8 +77,9 @@ pub trait Handler: Send + Sync {
 
 /// Runs `handler` over the consumer's messages until `shutdown` is cancelled.
 ///
-/// Takes what is already fetched, up to `max_batch` messages, handles them concurrently, and
-/// stores their offsets once every one of them succeeded or was dead-lettered. `service` names
+/// Takes what is already fetched, up to `max_batch` messages, handles each partition's share in
+/// order and the partitions concurrently, and stores each partition's offset once its messages
+/// succeeded or were dead-lettered. `service` names
 /// the service in dead-letter records.
 pub async fn consume<H: Handler>(
     consumer: StreamConsumer<PwContext>,
@@ -66,7 +90,8 @@ pub async fn consume<H: Handler>(
     metrics: ConsumerMetrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut receive_backoff = FIRST_BACKOFF;
+    let (handler, producer, metrics, shutdown) = (&handler, &producer, &metrics, &shutdown);
+    let mut receive_backoff = Backoff::default();
     loop {
         let received = tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -74,15 +99,14 @@ pub async fn consume<H: Handler>(
         };
         let first = match received {
             Ok(message) => {
-                receive_backoff = FIRST_BACKOFF;
+                receive_backoff.reset();
                 message.detach()
             }
             Err(error) => {
                 tracing::warn!(%error, "kafka receive failed, retrying");
-                if sleep_or_cancel(receive_backoff, &shutdown).await {
+                if receive_backoff.wait(shutdown).await {
                     break;
                 }
-                receive_backoff = (receive_backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
@@ -97,30 +121,80 @@ pub async fn consume<H: Handler>(
                 None => break,
             }
         }
-        let settled = futures::future::join_all(batch.iter().map(|message| {
-            handle_until_settled(&handler, message, &producer, service, &metrics, &shutdown)
+        // Partitions in parallel, each partition's messages in order.
+        let partitions = by_partition(batch);
+        let settled = futures::future::join_all(partitions.iter().map(|messages| async move {
+            let mut done = 0;
+            for message in messages {
+                if !handle_until_settled(handler, message, producer, service, metrics, shutdown)
+                    .await
+                {
+                    break;
+                }
+                done += 1;
+            }
+            done
         }))
         .await;
-        if settled.contains(&false) {
-            // Shutting down in the middle of retries: no offset of this batch is stored, the
-            // next owner of the partitions handles it again.
+        let mut complete = true;
+        for (messages, done) in partitions.iter().zip(settled) {
+            complete &= done == messages.len();
+            if let Some(last) = done.checked_sub(1).map(|index| &messages[index]) {
+                store_offset(&consumer, last);
+                metrics
+                    .processed
+                    .with_label_values(&[last.topic()])
+                    .inc_by(done as u64);
+            }
+        }
+        if !complete {
+            // Shutting down in the middle of retries: what settled is stored, the rest is
+            // handled again by the next owner of the partitions.
             break;
         }
-        // In fetch order, so the last offset stored per partition is the highest.
-        for message in &batch {
-            consumer.store_offset(message.topic(), message.partition(), message.offset())?;
-            metrics
-                .processed
-                .with_label_values(&[message.topic()])
-                .inc();
+    }
+    // Committing and closing wait on the broker: keep them off the runtime's threads.
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing was stored since the last commit, or the group is gone; the next owner
+            // of the partitions resumes from the last committed offset either way.
+            tracing::debug!(%error, "final commit skipped");
+        }
+        drop(consumer);
+    })
+    .await?;
+    Ok(())
+}
+
+/// Splits a batch by topic and partition, keeping the fetch order within each.
+fn by_partition(batch: Vec<Message>) -> Vec<Vec<Message>> {
+    let mut partitions: Vec<Vec<Message>> = Vec::new();
+    for message in batch {
+        let same = partitions.iter_mut().find(|messages| {
+            messages[0].partition() == message.partition() && messages[0].topic() == message.topic()
+        });
+        match same {
+            Some(messages) => messages.push(message),
+            None => partitions.push(vec![message]),
         }
     }
-    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-        // Nothing was stored since the last commit, or the group is gone; the next owner of the
-        // partitions resumes from the last committed offset either way.
-        tracing::debug!(%error, "final commit skipped");
+    partitions
+}
+
+/// Stores the offset after `message`; a partition revoked meanwhile is skipped, its next owner
+/// handles the message again.
+fn store_offset(consumer: &StreamConsumer<PwContext>, message: &Message) {
+    if let Err(error) =
+        consumer.store_offset(message.topic(), message.partition(), message.offset())
+    {
+        tracing::info!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            %error,
+            "offset not stored, the partition was revoked"
+        );
     }
-    Ok(())
 }
 
 /// Handles one message until it succeeded or was dead-lettered (true), or shutdown came (false).
@@ -132,7 +206,7 @@ async fn handle_until_settled<H: Handler>(
     metrics: &ConsumerMetrics,
     shutdown: &CancellationToken,
 ) -> bool {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         let outcome = match handler.handle(message).await {
             Ok(()) => return true,
@@ -164,13 +238,11 @@ async fn handle_until_settled<H: Handler>(
             partition = message.partition(),
             offset = message.offset(),
             error = format!("{outcome:#}"),
-            retry_in_ms = backoff.as_millis() as u64,
             "transient failure, retrying"
         );
-        if sleep_or_cancel(backoff, shutdown).await {
+        if backoff.wait(shutdown).await {
             return false;
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -182,14 +254,25 @@ async fn dead_letter(
     class: &str,
     reason: &str,
 ) -> anyhow::Result<()> {
+    let original = message.payload().unwrap_or_default();
+    let kept = &original[..original.len().min(MAX_DEAD_LETTER_PAYLOAD)];
+    let error_message = if kept.len() < original.len() {
+        format!(
+            "{reason} (payload cut from {} to {} bytes)",
+            original.len(),
+            kept.len()
+        )
+    } else {
+        reason.to_owned()
+    };
     let record = events::DeadLetter {
         topic: message.topic().to_owned(),
         partition: message.partition(),
         offset: message.offset(),
         key: message.key().map(|key| events::Bytes(key.to_vec())),
-        payload: events::Bytes(message.payload().unwrap_or_default().to_vec()),
+        payload: events::Bytes(kept.to_vec()),
         error_class: class.to_owned(),
-        error_message: reason.to_owned(),
+        error_message,
         service: service.to_owned(),
         failed_at: events::now_micros(),
     };
@@ -232,12 +315,4 @@ async fn dead_letter(
         )
         .await?;
     Ok(())
-}
-
-/// Sleeps for `duration`; true when shutdown came first.
-async fn sleep_or_cancel(duration: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(duration) => false,
-    }
 }

@@ -30,6 +30,17 @@ impl EmbeddedBroker {
         Ok(())
     }
 
+    /// Takes the broker off the network, or brings it back: for tests of what happens while
+    /// Kafka is away.
+    pub fn set_reachable(&self, reachable: bool) -> anyhow::Result<()> {
+        let result = if reachable {
+            self.cluster.broker_up(1)
+        } else {
+            self.cluster.broker_down(1)
+        };
+        result.context("cannot change the mock broker's state")
+    }
+
     /// The bootstrap servers clients connect to.
     pub fn bootstrap_servers(&self) -> String {
         self.cluster.bootstrap_servers()

@@ -28,12 +28,10 @@ impl Producer {
     pub fn new(args: &KafkaArgs, delivery_timeout: Duration) -> anyhow::Result<Self> {
         let timeout = delivery_timeout.as_millis().to_string();
         let inner = args
-            .client_config(&[
-                ("enable.idempotence", "true"),
-                ("acks", "all"),
-                ("linger.ms", "5"),
-                ("message.timeout.ms", &timeout),
-            ])
+            .client_config(
+                &[("linger.ms", "5"), ("message.timeout.ms", &timeout)],
+                &[("enable.idempotence", "true"), ("acks", "all")],
+            )
             .create_with_context(PwContext)
             .with_context(|| {
                 format!(

@@ -33,7 +33,7 @@ pub async fn ensure_topics(args: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::Re
         return Ok(());
     }
     let admin: AdminClient<PwContext> = args
-        .client_config(&[])
+        .client_config(&[], &[])
         .create_with_context(PwContext)
         .context("cannot create a kafka admin client")?;
     let new_topics: Vec<NewTopic<'_>> = topics

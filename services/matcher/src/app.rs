@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer};
+use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 
 use crate::engine::Engine;
@@ -42,8 +42,7 @@ pub struct App {
     admin: AdminServer,
     engine: Arc<Engine>,
     producer: Producer,
-    kafka: KafkaArgs,
-    consumer_group: String,
+    consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
 }
@@ -82,6 +81,9 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let consumer = args
+            .kafka
+            .consumer(&args.consumer_group, &[topics::ORDERS_SUBMITTED])?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9102),
@@ -93,8 +95,7 @@ impl App {
             admin,
             engine,
             producer,
-            kafka: args.kafka,
-            consumer_group: args.consumer_group,
+            consumer,
             metrics,
             readiness,
         })
@@ -107,9 +108,6 @@ impl App {
 
     /// Spawns the consumer and the admin server on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let consumer = self
-            .kafka
-            .consumer(&self.consumer_group, &[topics::ORDERS_SUBMITTED])?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         let handler = ScreenReports {
             engine: self.engine,
@@ -119,7 +117,7 @@ impl App {
         shutdown.spawn(
             "screen",
             kafka::consume(
-                consumer,
+                self.consumer,
                 self.producer,
                 "matcher",
                 handler,

@@ -103,15 +103,7 @@ fn explain(report: &OrderReport, findings: &[Finding]) -> String {
         let lists: Vec<String> = finding
             .classifications
             .iter()
-            .map(|c| {
-                let regime = match c.regime {
-                    events::Regime::Un1988 => "UN 1988",
-                    events::Regime::Eu => "EU",
-                    events::Regime::Us => "US",
-                    events::Regime::WatchList => "watch list",
-                };
-                format!("{regime} {}", c.category)
-            })
+            .map(|c| format!("{} {}", c.regime.label(), c.category))
             .collect();
         sentences.push(format!(
             "Line {} \"{}\": {} ({how}); controlled as {}.",

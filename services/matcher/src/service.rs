@@ -3,12 +3,15 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use events::{topics, OrderReport, Outcome};
+use events::{topics, OrderReport};
 use kafka::{Failure, Handler, KafkaMessage as _, Message, Producer};
 
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::screen::screen_report;
+
+/// Reports with more lines are screened on a blocking thread.
+const INLINE_LINES: usize = 50;
 
 /// Screens each report and publishes what it produced.
 pub struct ScreenReports {
@@ -25,7 +28,18 @@ impl Handler for ScreenReports {
             return Err(Failure::invalid("invalid", "report has no lines"));
         }
         let started = Instant::now();
-        let screening = screen_report(&self.engine, &report, events::now_micros());
+        let report = Arc::new(report);
+        let screening = if report.lines.len() > INLINE_LINES {
+            // Long reports take more than a fraction of a millisecond: off the async threads.
+            let (engine, report) = (self.engine.clone(), report.clone());
+            tokio::task::spawn_blocking(move || {
+                screen_report(&engine, &report, events::now_micros())
+            })
+            .await
+            .map_err(|error| Failure::Transient(error.into()))?
+        } else {
+            screen_report(&self.engine, &report, events::now_micros())
+        };
         self.metrics
             .screen_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -38,32 +52,29 @@ impl Handler for ScreenReports {
             self.producer
                 .send(topics::ALERTS_DETECTED, key, &payload, None)
                 .await
-                .map_err(|error| Failure::Transient(error.into()))?;
+                .map_err(Failure::from)?;
         }
         let payload =
             events::encode(&screening.result).map_err(|error| Failure::invalid("encode", error))?;
         self.producer
             .send(topics::ORDERS_SCREENED, key, &payload, None)
             .await
-            .map_err(|error| Failure::Transient(error.into()))?;
+            .map_err(Failure::from)?;
 
-        let outcome = match screening.result.outcome {
-            Outcome::Clear => "clear",
-            Outcome::Alert => "alert",
-        };
+        let outcome = screening.result.outcome.as_str();
         self.metrics.screened.with_label_values(&[outcome]).inc();
         for finding in &screening.result.findings {
             if let Some(first) = finding.classifications.first() {
-                let regime = match first.regime {
-                    events::Regime::Un1988 => "un_1988",
-                    events::Regime::Eu => "eu",
-                    events::Regime::Us => "us",
-                    events::Regime::WatchList => "watch_list",
-                };
-                self.metrics.findings.with_label_values(&[regime]).inc();
+                self.metrics
+                    .findings
+                    .with_label_values(&[first.regime.as_str()])
+                    .inc();
             }
         }
-        let waited = (events::now_micros() - report.submitted_at).max(0) as f64 / 1e6;
+        let waited = events::now_micros()
+            .saturating_sub(report.submitted_at)
+            .max(0) as f64
+            / 1e6;
         self.metrics.submit_to_screen_seconds.observe(waited);
         tracing::info!(
             report_id = report.report_id,

@@ -39,15 +39,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let brokers = broker.bootstrap_servers();
     // The mock broker cannot create topics on request: create the fixed ones here; the authority
     // topics are created on first use.
-    let fixed = [
+    let consumed = [
         topics::ORDERS_SUBMITTED,
         topics::ORDERS_SCREENED,
         topics::ALERTS_DETECTED,
-        "orders.submitted.dlq",
-        "orders.screened.dlq",
-        "alerts.detected.dlq",
     ];
-    broker.create_topics(&fixed, 3)?;
+    let dead_letters = consumed.map(topics::dead_letter);
+    broker.create_topics(&consumed, 3)?;
+    broker.create_topics(&dead_letters.each_ref().map(String::as_str), 3)?;
     let kafka = KafkaArgs {
         create_topics: false,
         ..KafkaArgs::new(brokers.clone())

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer};
+use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 
@@ -39,7 +39,7 @@ pub struct App {
     store: Store,
     producer: Producer,
     kafka: KafkaArgs,
-    consumer_group: String,
+    consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
 }
@@ -55,6 +55,9 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let consumer = args
+            .kafka
+            .consumer(&args.consumer_group, &[topics::ALERTS_DETECTED])?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9103),
@@ -67,7 +70,7 @@ impl App {
             store,
             producer,
             kafka: args.kafka,
-            consumer_group: args.consumer_group,
+            consumer,
             metrics,
             readiness,
         })
@@ -80,9 +83,6 @@ impl App {
 
     /// Spawns the consumer and the admin server on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        let consumer = self
-            .kafka
-            .consumer(&self.consumer_group, &[topics::ALERTS_DETECTED])?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         let handler = RouteAlerts {
             store: self.store,
@@ -94,7 +94,7 @@ impl App {
         shutdown.spawn(
             "route",
             kafka::consume(
-                consumer,
+                self.consumer,
                 self.producer,
                 "router",
                 handler,

@@ -55,8 +55,8 @@ impl Handler for RouteAlerts {
                 .producer
                 .send(&topic, alert.alert_id.as_bytes(), &payload, None)
                 .await
-                .map_err(|error| Failure::Transient(error.into()))?;
-            let roles: Vec<&str> = authority.roles.iter().map(role_name).collect();
+                .map_err(Failure::from)?;
+            let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
             let record = DeliveryRecord {
                 alert_id: alert.alert_id.clone(),
                 country: country.to_owned(),
@@ -71,12 +71,16 @@ impl Handler for RouteAlerts {
                 .record_delivery(&record)
                 .await
                 .map_err(anyhow::Error::from)?;
-            let severity = format!("{:?}", alert.severity).to_ascii_lowercase();
+            let severity = alert.severity.as_str();
             self.metrics
                 .delivered
-                .with_label_values(&[country, &severity])
+                .with_label_values(&[country, severity])
                 .inc();
-            let waited = (record.delivered_at - alert.submitted_at).max(0) as f64 / 1e6;
+            let waited = record
+                .delivered_at
+                .saturating_sub(alert.submitted_at)
+                .max(0) as f64
+                / 1e6;
             self.metrics.submit_to_delivery_seconds.observe(waited);
             tracing::info!(
                 alert_id = alert.alert_id,
@@ -96,15 +100,5 @@ impl RouteAlerts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(topic)
-    }
-}
-
-fn role_name(role: &events::JurisdictionRole) -> &'static str {
-    match role {
-        events::JurisdictionRole::Export => "export",
-        events::JurisdictionRole::Import => "import",
-        events::JurisdictionRole::Domestic => "domestic",
-        events::JurisdictionRole::Transit => "transit",
-        events::JurisdictionRole::CustomerDomicile => "customer_domicile",
     }
 }

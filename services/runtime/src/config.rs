@@ -36,16 +36,11 @@ pub enum LogFormat {
 }
 
 /// The system of record.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct DatabaseArgs {
-    /// Database url: postgres://user:password@host:5432/name, or sqlite://path?mode=rwc for the
-    /// embedded demo.
-    #[arg(
-        long = "database-url",
-        env = "PW_DATABASE_URL",
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/precursor_watch",
-        hide_env_values = true
-    )]
+    /// Database url: postgres://user:password@host:5432/name, or sqlite://path?mode=rwc for a
+    /// single-process setup.
+    #[arg(long = "database-url", env = "PW_DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
     /// Largest number of database connections in the pool.
     #[arg(
@@ -54,6 +49,16 @@ pub struct DatabaseArgs {
         default_value_t = 10
     )]
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseArgs {
+    /// The url may carry a password: it is not shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &"<hidden>")
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 /// How long shutdown may take.

@@ -2,11 +2,13 @@
 //! admin server with `/metrics`, `/healthz` and `/readyz`.
 
 mod admin;
+mod backoff;
 mod config;
 mod shutdown;
 mod telemetry;
 
 pub use admin::{AdminServer, Readiness};
+pub use backoff::Backoff;
 pub use config::{AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;

@@ -76,9 +76,12 @@ impl Shutdown {
         }
         self.cancel();
         tracing::info!(grace_seconds = grace.as_secs_f64(), "shutting down");
-        self.drain(grace).await;
+        let drained = self.drain(grace).await;
         if self.failed() {
             anyhow::bail!("a task failed, see the log above");
+        }
+        if !drained {
+            anyhow::bail!("in-flight work did not finish within the {grace:?} grace period");
         }
         Ok(())
     }

@@ -8,6 +8,7 @@ mod deliveries;
 mod outbox;
 mod reports;
 mod screenings;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 use anyhow::Context as _;
@@ -99,7 +100,16 @@ impl Store {
 
 /// The url without its password, for messages.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
+    // The authority ends at the first '/' after the scheme; the credentials at its last '@'.
+    let authority_end = url
+        .find("://")
+        .and_then(|scheme_end| {
+            url[scheme_end + 3..]
+                .find('/')
+                .map(|slash| scheme_end + 3 + slash)
+        })
+        .unwrap_or(url.len());
+    match (url.find("://"), url[..authority_end].rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.split_once(':') {
@@ -120,5 +130,9 @@ mod tests {
             "postgres://pw:***@db:5432/x"
         );
         assert_eq!(super::redact("sqlite://demo.db"), "sqlite://demo.db");
+        assert_eq!(
+            super::redact("postgres://pw:se@cr@et@db/x"),
+            "postgres://pw:***@db/x"
+        );
     }
 }

@@ -1,6 +1,11 @@
+use std::future::Future;
+
 use sqlx::Row as _;
 
-use crate::{Store, StoreError};
+use crate::{Backend, Store, StoreError};
+
+/// Key of the PostgreSQL advisory lock that lets one ingest instance at a time publish.
+const PUBLISHER_LOCK: i64 = 0x7077_6f75_7462_6f78; // "pwoutbox"
 
 /// A message to publish once the transaction that wrote it has committed.
 #[derive(Debug, Clone)]
@@ -35,15 +40,42 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest unpublished messages, in the order they were written.
-    pub async fn pending_messages(&self, limit: i64) -> Result<Vec<PendingMessage>, StoreError> {
+    /// Hands the oldest unpublished messages, in the order they were written, to `publish`, and
+    /// marks published the ids it returns.
+    ///
+    /// On PostgreSQL the work runs under a transaction-scoped advisory lock, so among several
+    /// ingest instances one publishes at a time and a customer's messages keep their order;
+    /// returns `None` when another instance holds the lock.
+    pub async fn publish_outbox<F, Fut>(
+        &self,
+        limit: i64,
+        now: i64,
+        publish: F,
+    ) -> Result<Option<usize>, StoreError>
+    where
+        F: FnOnce(Vec<PendingMessage>) -> Fut,
+        Fut: Future<Output = Vec<i64>>,
+    {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                .bind(PUBLISHER_LOCK)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("locked")?;
+            if !locked {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+        }
         let rows = sqlx::query(
             "SELECT id, topic, message_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        rows.iter()
+        let pending = rows
+            .iter()
             .map(|row| {
                 Ok(PendingMessage {
                     id: row.try_get("id")?,
@@ -54,27 +86,28 @@ impl Store {
                     },
                 })
             })
-            .collect()
-    }
-
-    /// Marks messages published.
-    pub async fn mark_published(&self, ids: &[i64], now: i64) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if pending.is_empty() {
+            tx.commit().await?;
+            return Ok(Some(0));
         }
-        let placeholders: Vec<String> = (0..ids.len())
-            .map(|index| format!("${}", index + 2))
-            .collect();
-        let sql = format!(
-            "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
-            placeholders.join(", ")
-        );
-        let mut query = sqlx::query(&sql).bind(now);
-        for id in ids {
-            query = query.bind(*id);
+        let published = publish(pending).await;
+        if !published.is_empty() {
+            let placeholders: Vec<String> = (0..published.len())
+                .map(|index| format!("${}", index + 2))
+                .collect();
+            let sql = format!(
+                "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for id in &published {
+                query = query.bind(*id);
+            }
+            query.execute(&mut *tx).await?;
         }
-        query.execute(&self.pool).await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Some(published.len()))
     }
 
     /// How many messages wait to be published.

@@ -62,28 +62,38 @@ async fn exercise(store: Store) {
     assert_eq!(store.report_event("r1").await.unwrap(), Some(vec![1, 2, 3]));
     assert_eq!(store.report_event("r2").await.unwrap(), None);
 
-    // Only one message waits, the first.
-    let pending = store.pending_messages(10).await.unwrap();
-    assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].message.payload, vec![1]);
+    // Only one message waits, the first; what the publisher acknowledges is marked published.
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
     store
         .insert_report(&report("r3", "SO-3"), &message(3))
         .await
         .unwrap();
-    let pending = store.pending_messages(10).await.unwrap();
-    let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
-    assert_eq!(
-        pending
-            .iter()
-            .map(|p| p.message.payload[0])
-            .collect::<Vec<_>>(),
-        vec![1, 3]
-    );
-    store.mark_published(&ids[..1], 5).await.unwrap();
-    assert_eq!(store.pending_messages(10).await.unwrap().len(), 1);
-    store.mark_published(&ids, 6).await.unwrap();
+    let mut seen = Vec::new();
+    let published = store
+        .publish_outbox(10, 5, |pending| {
+            seen = pending.iter().map(|p| p.message.payload[0]).collect();
+            let first = pending[0].id;
+            async move { vec![first] }
+        })
+        .await
+        .unwrap();
+    assert_eq!((published, seen), (Some(1), vec![1, 3]));
+    assert_eq!(store.outbox_depth().await.unwrap(), 1);
+    let published = store
+        .publish_outbox(10, 6, |pending| async move {
+            pending.iter().map(|p| p.id).collect()
+        })
+        .await
+        .unwrap();
+    assert_eq!(published, Some(1));
     assert_eq!(store.outbox_depth().await.unwrap(), 0);
+    assert_eq!(
+        store
+            .publish_outbox(10, 7, |_| async { Vec::new() })
+            .await
+            .unwrap(),
+        Some(0)
+    );
 
     // Status: received, then screened, then referred; another company sees nothing.
     let status = store.report_status("acme", "r1").await.unwrap().unwrap();
@@ -150,7 +160,38 @@ async fn postgres_store_keeps_its_promises() {
     let url = store::testing::fresh_postgres_url().await.unwrap();
     let store = Store::connect(&url, 4).await.unwrap();
     assert_eq!(store.backend(), store::Backend::Postgres);
-    exercise(store).await;
+    exercise(store.clone()).await;
+    // While one instance publishes, another finds the outbox taken.
+    store
+        .insert_report(&report("r9", "SO-9"), &message(9))
+        .await
+        .unwrap();
+    let (entered, inside) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn({
+        let url = url.clone();
+        async move {
+            let store = Store::connect(&url, 2).await.unwrap();
+            store
+                .publish_outbox(10, 1, |_| async move {
+                    entered.send(()).unwrap();
+                    released.await.unwrap();
+                    Vec::new()
+                })
+                .await
+                .unwrap()
+        }
+    });
+    inside.await.unwrap();
+    assert_eq!(
+        store
+            .publish_outbox(10, 1, |_| async { Vec::new() })
+            .await
+            .unwrap(),
+        None
+    );
+    release.send(()).unwrap();
+    assert_eq!(holder.await.unwrap(), Some(0));
     // Migrations run again on the next start without harm.
     Store::connect(&url, 1).await.unwrap();
 }
