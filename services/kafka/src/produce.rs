@@ -29,7 +29,7 @@ impl Producer {
         let timeout = delivery_timeout.as_millis().to_string();
         let inner = args
             .client_config(
-                &[("linger.ms", "5"), ("message.timeout.ms", &timeout)],
+                &[("linger.ms", "1"), ("message.timeout.ms", &timeout)],
                 &[("enable.idempotence", "true"), ("acks", "all")],
             )
             .create_with_context(PwContext)

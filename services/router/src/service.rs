@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use domain::CountryCode;
-use events::{topics, Alert};
+use events::{topics, Alert, AuthorityConcerned};
 use kafka::{Failure, Handler, KafkaArgs, KafkaMessage as _, Message, Producer};
 use store::{DeliveryRecord, Store};
 
@@ -32,69 +32,81 @@ impl Handler for RouteAlerts {
         }
         alert.authorities = authorities.clone();
         let payload = events::encode(&alert).map_err(|error| Failure::invalid("encode", error))?;
-        for authority in &authorities {
-            let country = authority.country.as_str();
-            // A redelivered alert (restart before the offset was committed) is not sent twice.
-            if self
-                .store
-                .is_delivered(&alert.alert_id, country)
-                .await
-                .map_err(anyhow::Error::from)?
-            {
-                continue;
-            }
-            let topic = topics::authority(country);
-            if !self.topic_known(&topic) {
-                self.kafka.ensure_topics(&[&topic]).await?;
-                self.topics
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(topic.clone());
-            }
-            let delivered = self
-                .producer
-                .send(&topic, alert.alert_id.as_bytes(), &payload, None)
-                .await
-                .map_err(Failure::from)?;
-            let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
-            let record = DeliveryRecord {
-                alert_id: alert.alert_id.clone(),
-                country: country.to_owned(),
-                report_id: alert.report_id.clone(),
-                roles: roles.join(","),
-                topic: topic.clone(),
-                partition: delivered.partition,
-                offset: delivered.offset,
-                delivered_at: events::now_micros(),
-            };
-            self.store
-                .record_delivery(&record)
-                .await
-                .map_err(anyhow::Error::from)?;
-            let severity = alert.severity.as_str();
-            self.metrics
-                .delivered
-                .with_label_values(&[country, severity])
-                .inc();
-            let waited = record
-                .delivered_at
-                .saturating_sub(alert.submitted_at)
-                .max(0) as f64
-                / 1e6;
-            self.metrics.submit_to_delivery_seconds.observe(waited);
-            tracing::info!(
-                alert_id = alert.alert_id,
-                report_id = alert.report_id,
-                topic,
-                roles = record.roles,
-                "alert delivered"
-            );
-        }
+        // The authorities of one alert are independent: deliver to them concurrently.
+        let deliveries = authorities
+            .iter()
+            .map(|authority| self.deliver(&alert, authority, &payload));
+        futures::future::try_join_all(deliveries).await?;
         Ok(())
     }
 }
 
 impl RouteAlerts {
+    /// Sends the alert to one authority's topic unless the ledger has it, then records it.
+    async fn deliver(
+        &self,
+        alert: &Alert,
+        authority: &AuthorityConcerned,
+        payload: &[u8],
+    ) -> Result<(), Failure> {
+        let country = authority.country.as_str();
+        // A redelivered alert (restart before the offset was committed) is not sent twice.
+        if self
+            .store
+            .is_delivered(&alert.alert_id, country)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
+            return Ok(());
+        }
+        let topic = topics::authority(country);
+        if !self.topic_known(&topic) {
+            self.kafka.ensure_topics(&[&topic]).await?;
+            self.topics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(topic.clone());
+        }
+        let delivered = self
+            .producer
+            .send(&topic, alert.alert_id.as_bytes(), payload, None)
+            .await
+            .map_err(Failure::from)?;
+        let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
+        let record = DeliveryRecord {
+            alert_id: alert.alert_id.clone(),
+            country: country.to_owned(),
+            report_id: alert.report_id.clone(),
+            roles: roles.join(","),
+            topic: topic.clone(),
+            partition: delivered.partition,
+            offset: delivered.offset,
+            delivered_at: events::now_micros(),
+        };
+        self.store
+            .record_delivery(&record)
+            .await
+            .map_err(anyhow::Error::from)?;
+        self.metrics
+            .delivered
+            .with_label_values(&[country, alert.severity.as_str()])
+            .inc();
+        let waited = record
+            .delivered_at
+            .saturating_sub(alert.submitted_at)
+            .max(0) as f64
+            / 1e6;
+        self.metrics.submit_to_delivery_seconds.observe(waited);
+        tracing::info!(
+            alert_id = alert.alert_id,
+            report_id = alert.report_id,
+            topic,
+            roles = record.roles,
+            "alert delivered"
+        );
+        Ok(())
+    }
+
     fn topic_known(&self, topic: &str) -> bool {
         self.topics
             .lock()
