@@ -44,6 +44,7 @@ pub struct Finding {
     pub match_kind: MatchKind,
     pub matched_field: LineField,
     pub matched_text: String,
+    pub match_score: f64,
     pub classifications: Vec<Classification>,
 }
 
@@ -55,9 +56,20 @@ pub struct Finding {
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MatchKind {
+    /// The CAS number, in the CAS field or in the description.
     Cas,
+    /// The entry's name.
     Name,
+    /// A synonym, abbreviation or trade name.
     Synonym,
+    /// A salt or hydrate of the entry.
+    SaltForm,
+    /// An ester, where a regime covers the entry's esters.
+    Ester,
+    /// An HS or CN code that only this entry has.
+    HsCode,
+    /// A misspelled name.
+    Fuzzy,
 }
 
 /// A field of an order line.
@@ -80,6 +92,8 @@ pub struct Classification {
     pub regime: Regime,
     pub category: String,
     pub legal_basis: String,
+    pub in_scope: bool,
+    pub scope_note: String,
 }
 
 /// A list of controlled or watched chemicals.
@@ -175,6 +189,21 @@ impl Regime {
             Regime::Eu => "EU",
             Regime::Us => "US",
             Regime::WatchList => "watch list",
+        }
+    }
+}
+
+impl MatchKind {
+    /// Lower-case name, as the `matcher screen` output writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Cas => "cas",
+            MatchKind::Name => "name",
+            MatchKind::Synonym => "synonym",
+            MatchKind::SaltForm => "salt_form",
+            MatchKind::Ester => "ester",
+            MatchKind::HsCode => "hs_code",
+            MatchKind::Fuzzy => "fuzzy",
         }
     }
 }

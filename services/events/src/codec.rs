@@ -23,22 +23,45 @@ pub trait Event: Serialize + DeserializeOwned {
     fn wire() -> &'static WireSchema;
 }
 
-/// A parsed schema and the header that announces it.
+/// A parsed schema and the header that announces it, with the earlier versions of the schema
+/// that messages still on the topics may have been written with.
 #[derive(Debug)]
 pub struct WireSchema {
     schema: Schema,
     header: Vec<u8>,
+    history: Vec<(Vec<u8>, Schema)>,
 }
 
 impl WireSchema {
-    fn parse(json: &str) -> Self {
+    fn parse(json: &str, history: &[&str]) -> Self {
         apache_avro::util::max_allocation_bytes(MAX_ALLOCATION_BYTES);
         // The schema files are part of the build; a broken one is a programming error that every
         // test run catches.
         #[allow(clippy::expect_used)]
-        let schema = Schema::parse_str(json).expect("schemas/*.avsc are valid Avro schemas");
+        let parse =
+            |json: &str| Schema::parse_str(json).expect("schemas/*.avsc are valid Avro schemas");
+        let schema = parse(json);
         let header = RabinFingerprintHeader::from_schema(&schema).build_header();
-        Self { schema, header }
+        let history = history
+            .iter()
+            .map(|json| {
+                let old = parse(json);
+                (
+                    RabinFingerprintHeader::from_schema(&old).build_header(),
+                    old,
+                )
+            })
+            .collect();
+        Self {
+            schema,
+            header,
+            history,
+        }
+    }
+
+    /// The earlier versions of the schema still readable.
+    pub fn history(&self) -> impl Iterator<Item = &Schema> {
+        self.history.iter().map(|(_, schema)| schema)
     }
 
     /// The parsed schema.
@@ -48,21 +71,26 @@ impl WireSchema {
 }
 
 macro_rules! event {
-    ($type:ty, $file:literal) => {
+    ($type:ty, $file:literal $(, $old:literal)*) => {
         impl Event for $type {
             const SCHEMA_JSON: &'static str = include_str!(concat!("../../../schemas/", $file));
 
             fn wire() -> &'static WireSchema {
                 static WIRE: OnceLock<WireSchema> = OnceLock::new();
-                WIRE.get_or_init(|| WireSchema::parse(Self::SCHEMA_JSON))
+                let history: &[&str] = &[$(include_str!(concat!("../../../schemas/history/", $old))),*];
+                WIRE.get_or_init(|| WireSchema::parse(Self::SCHEMA_JSON, history))
             }
         }
     };
 }
 
 event!(OrderReport, "order_report.avsc");
-event!(ScreeningResult, "screening_result.avsc");
-event!(Alert, "alert.avsc");
+event!(
+    ScreeningResult,
+    "screening_result.avsc",
+    "screening_result.v1.avsc"
+);
+event!(Alert, "alert.avsc", "alert.v1.avsc");
 event!(DeadLetter, "dead_letter.avsc");
 
 /// Why an event could not be encoded; a value that does not fit its schema is a bug.
@@ -101,18 +129,32 @@ pub fn encode<E: Event>(event: &E) -> Result<Vec<u8>, EncodeError> {
 /// Decodes bytes written by [`encode`]; hostile input gives an error, never a panic.
 pub fn decode<E: Event>(bytes: &[u8]) -> Result<E, DecodeError> {
     let wire = E::wire();
-    let Some(body) = bytes.strip_prefix(wire.header.as_slice()) else {
-        let shown = &bytes[..bytes.len().min(HEADER_LEN)];
-        return Err(DecodeError::Header {
-            expected: std::any::type_name::<E>()
-                .rsplit("::")
-                .next()
-                .unwrap_or("event"),
-            found: shown.iter().map(|b| format!("{b:02x}")).collect(),
-        });
+    // The current schema, or an earlier one resolved into the current.
+    let (body, writer) = match bytes.strip_prefix(wire.header.as_slice()) {
+        Some(body) => (body, None),
+        None => {
+            let old = wire.history.iter().find_map(|(header, schema)| {
+                bytes
+                    .strip_prefix(header.as_slice())
+                    .map(|body| (body, Some(schema)))
+            });
+            old.ok_or_else(|| {
+                let shown = &bytes[..bytes.len().min(HEADER_LEN)];
+                DecodeError::Header {
+                    expected: std::any::type_name::<E>()
+                        .rsplit("::")
+                        .next()
+                        .unwrap_or("event"),
+                    found: shown.iter().map(|b| format!("{b:02x}")).collect(),
+                }
+            })?
+        }
     };
     let mut reader = body;
-    let value = apache_avro::from_avro_datum(&wire.schema, &mut reader, None)?;
+    let value = match writer {
+        None => apache_avro::from_avro_datum(&wire.schema, &mut reader, None)?,
+        Some(writer) => apache_avro::from_avro_datum(writer, &mut reader, Some(&wire.schema))?,
+    };
     if !reader.is_empty() {
         return Err(DecodeError::Trailing(reader.len()));
     }
@@ -140,6 +182,52 @@ mod tests {
         );
         let dead = samples::dead_letter();
         assert_eq!(decode::<DeadLetter>(&encode(&dead).unwrap()).unwrap(), dead);
+    }
+
+    #[test]
+    fn every_schema_reads_what_its_earlier_versions_wrote() {
+        fn check<E: Event>() {
+            let wire = E::wire();
+            for old in wire.history() {
+                let compatible = apache_avro::schema_compatibility::SchemaCompatibility::can_read(
+                    old,
+                    wire.schema(),
+                );
+                assert!(
+                    compatible.is_ok(),
+                    "{}: {compatible:?}",
+                    std::any::type_name::<E>()
+                );
+            }
+        }
+        check::<Alert>();
+        check::<ScreeningResult>();
+    }
+
+    #[test]
+    fn an_alert_written_with_the_first_schema_is_read_with_defaults() {
+        let old_json = include_str!("../../../schemas/history/alert.v1.avsc");
+        let old = Schema::parse_str(old_json).unwrap();
+        // The first version had no match score and no scope.
+        let mut value = serde_json::to_value(samples::alert()).unwrap();
+        for finding in value["findings"].as_array_mut().unwrap() {
+            finding.as_object_mut().unwrap().remove("match_score");
+            for classification in finding["classifications"].as_array_mut().unwrap() {
+                let classification = classification.as_object_mut().unwrap();
+                classification.remove("in_scope");
+                classification.remove("scope_note");
+            }
+        }
+        let avro = apache_avro::to_value(&value)
+            .unwrap()
+            .resolve(&old)
+            .unwrap();
+        let mut bytes = RabinFingerprintHeader::from_schema(&old).build_header();
+        bytes.extend(apache_avro::to_avro_datum(&old, avro).unwrap());
+        let alert: Alert = decode(&bytes).unwrap();
+        assert_eq!(alert.findings[0].match_score, 1.0);
+        assert!(alert.findings[0].classifications[0].in_scope);
+        assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
     }
 
     #[test]

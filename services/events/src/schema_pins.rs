@@ -139,10 +139,13 @@ pub(crate) mod samples {
             match_kind: MatchKind::Cas,
             matched_field: LineField::Cas,
             matched_text: "108-24-7".into(),
+            match_score: 1.0,
             classifications: vec![Classification {
                 regime: Regime::Un1988,
                 category: "Table I".into(),
                 legal_basis: "1988 UN Convention".into(),
+                in_scope: true,
+                scope_note: "listed substance".into(),
             }],
         }
     }

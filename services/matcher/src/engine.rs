@@ -1,87 +1,226 @@
-//! Identifies controlled substances in order lines, by CAS number and by name or synonym.
+//! Identifies controlled and watch-listed substances in an order line the way a precursor
+//! specialist reads it: by CAS number (in its field or in the text), by name, synonym, salt,
+//! ester or trade name in the description, by HS or CN code, and through misspellings that
+//! cannot be mistaken for a look-alike chemical.
 
-use std::collections::HashMap;
+mod fuzzy;
+mod text;
+
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, MatchKind as AcMatchKind};
 use domain::CasNumber;
-use events::{Classification, Finding, LineField, MatchKind, OrderLine};
+use events::{LineField, MatchKind};
 
 use crate::reference::{ReferenceData, Substance};
 
-/// Shortest name or synonym matched inside free text; shorter abbreviations ("AA") collide
-/// with ordinary words and product codes.
+pub use text::normalize;
+
+/// Shortest name or synonym matched inside free text; shorter abbreviations ("AA", "I2")
+/// collide with ordinary words and product codes.
 const MIN_NAME_CHARS: usize = 3;
+
+/// Words that, right after a substance's name, say that the line is one of its salts or
+/// hydrates.
+const SALT_WORDS: &[&str] = &[
+    "hydrochloride",
+    "hcl",
+    "dihydrochloride",
+    "sulfate",
+    "sulphate",
+    "hemisulfate",
+    "bisulfate",
+    "maleate",
+    "tartrate",
+    "bitartrate",
+    "citrate",
+    "phosphate",
+    "hydrobromide",
+    "hbr",
+    "hydroiodide",
+    "mesylate",
+    "fumarate",
+    "succinate",
+    "oxalate",
+    "salt",
+    "monohydrate",
+    "hemihydrate",
+    "dihydrate",
+    "hydrate",
+    "anhydrous",
+    "base",
+];
+
+/// Cations that, before "<acid stem>ate", make a salt of a listed acid (sodium phenylacetate).
+const CATIONS: &[&str] = &[
+    "sodium",
+    "potassium",
+    "calcium",
+    "lithium",
+    "magnesium",
+    "ammonium",
+    "zinc",
+    "barium",
+];
+
+/// Alkyl groups that, before "<acid stem>ate" or in "<acid> <alkyl> ester", make an ester.
+const ALKYLS: &[&str] = &[
+    "methyl",
+    "ethyl",
+    "propyl",
+    "isopropyl",
+    "butyl",
+    "isobutyl",
+    "tert butyl",
+    "sec butyl",
+    "benzyl",
+];
+
+/// One identification in one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identification {
+    /// Index of the entry in [`Engine::substances`].
+    pub substance: usize,
+    pub kind: MatchKind,
+    pub field: LineField,
+    /// The text that matched: the CAS number, the code, or the description's words (folded).
+    pub matched_text: String,
+    /// 1 for an exact match, lower for a misspelling.
+    pub score: f64,
+}
+
+/// What the engine made of a line's CAS field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CasField {
+    Absent,
+    Valid(CasNumber),
+    /// Not a CAS number, or a wrong check digit: never an identification.
+    Invalid(String),
+}
+
+/// Everything identified in one line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineResult {
+    pub identifications: Vec<Identification>,
+    pub cas: CasField,
+}
+
+/// The part of an order line the engine reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineInput<'a> {
+    pub description: &'a str,
+    pub cas: Option<&'a str>,
+    pub hs_code: Option<&'a str>,
+}
+
+/// What a pattern in the description stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatternKind {
+    Name,
+    Synonym,
+    SaltForm,
+    /// "<cation> <acid stem>ate": a salt of a listed acid.
+    AcidSalt,
+    /// "<alkyl> <acid stem>ate" or "<acid> <alkyl> ester".
+    Ester,
+    /// A chemical that must not be confused with the entry: whatever lies inside it does not
+    /// identify anything.
+    LookAlike,
+    /// A salt descriptor ("hydrochloride"): never an identification by itself.
+    SaltWord,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pattern {
+    substance: usize,
+    kind: PatternKind,
+    /// Counts only where no other word stands right before it: "HCl" alone is hydrochloric
+    /// acid, "Metformin HCl" is a salt of metformin.
+    needs_free_start: bool,
+}
 
 /// The matching engine over one version of the reference data.
 pub struct Engine {
     version: String,
     substances: Vec<Substance>,
     by_cas: HashMap<String, Vec<usize>>,
-    names: AhoCorasick,
-    /// For each pattern: the substance and whether the pattern is its primary name.
-    patterns: Vec<(usize, MatchKind)>,
-}
-
-/// The part of an order line the engine reads.
-#[derive(Debug, Clone, Copy)]
-pub struct LineInput<'a> {
-    pub line_number: i32,
-    pub description: &'a str,
-    pub cas: Option<&'a str>,
-}
-
-impl<'a> From<&'a OrderLine> for LineInput<'a> {
-    fn from(line: &'a OrderLine) -> Self {
-        Self {
-            line_number: line.line_number,
-            description: &line.description,
-            cas: line.cas.as_deref(),
-        }
-    }
+    by_code: HashMap<String, Vec<usize>>,
+    automaton: AhoCorasick,
+    patterns: Vec<Pattern>,
+    fuzzy: fuzzy::Corrector,
 }
 
 impl Engine {
     /// Builds the indexes over the reference data.
     pub fn new(data: ReferenceData) -> anyhow::Result<Self> {
         let mut by_cas: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut pattern_texts = Vec::new();
-        let mut patterns = Vec::new();
-        let mut seen = HashMap::new();
+        let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut builder = PatternsBuilder::default();
         for (index, substance) in data.substances.iter().enumerate() {
-            for cas in &substance.cas {
-                by_cas
-                    .entry(cas.as_str().to_owned())
-                    .or_default()
-                    .push(index);
+            let forms_cas = substance
+                .salt_forms
+                .iter()
+                .filter_map(|(_, cas)| cas.as_ref());
+            for cas in substance.cas.iter().chain(forms_cas) {
+                let entries = by_cas.entry(cas.as_str().to_owned()).or_default();
+                if !entries.contains(&index) {
+                    entries.push(index);
+                }
             }
-            let names = std::iter::once((&substance.name, MatchKind::Name)).chain(
-                substance
-                    .synonyms
-                    .iter()
-                    .map(|synonym| (synonym, MatchKind::Synonym)),
-            );
-            for (name, kind) in names {
-                let normalized = normalize(name);
-                if normalized.chars().count() < MIN_NAME_CHARS {
-                    continue;
+            for code in &substance.codes {
+                let entries = by_code.entry(code.clone()).or_default();
+                if !entries.contains(&index) {
+                    entries.push(index);
                 }
-                // The same text for two entries would make a match ambiguous; keep the first.
-                if seen.insert((normalized.clone(), index), ()).is_some() {
-                    continue;
+            }
+            builder.add(index, &substance.name, PatternKind::Name);
+            for synonym in &substance.synonyms {
+                builder.add(index, synonym, PatternKind::Synonym);
+            }
+            for (form, _) in &substance.salt_forms {
+                builder.add(index, form, PatternKind::SaltForm);
+            }
+            for look_alike in &substance.look_alikes {
+                builder.add(index, look_alike, PatternKind::LookAlike);
+            }
+            for stem in acid_stems(substance) {
+                let anion = format!("{stem}ate");
+                if substance.scope.un_salts || substance.scope.eu_salts || substance.scope.us_salts
+                {
+                    for cation in CATIONS {
+                        builder.add(index, &format!("{cation} {anion}"), PatternKind::AcidSalt);
+                    }
                 }
-                pattern_texts.push(normalized);
-                patterns.push((index, kind));
+                if substance.scope.us_esters {
+                    for alkyl in ALKYLS {
+                        builder.add(index, &format!("{alkyl} {anion}"), PatternKind::Ester);
+                        builder.add(
+                            index,
+                            &format!("{stem}ic acid {alkyl} ester"),
+                            PatternKind::Ester,
+                        );
+                    }
+                }
             }
         }
-        let names = AhoCorasick::builder()
+        for word in SALT_WORDS {
+            builder.add(usize::MAX, word, PatternKind::SaltWord);
+        }
+        let automaton = AhoCorasick::builder()
             .match_kind(AcMatchKind::Standard)
-            .build(&pattern_texts)?;
+            .build(&builder.texts)?;
+        let fuzzy = fuzzy::Corrector::new(
+            &builder.texts,
+            &builder.patterns.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        );
         Ok(Self {
             version: data.version,
             substances: data.substances,
             by_cas,
-            names,
-            patterns,
+            by_code,
+            automaton,
+            patterns: builder.patterns,
+            fuzzy,
         })
     }
 
@@ -90,219 +229,219 @@ impl Engine {
         &self.version
     }
 
-    /// Every substance identified in the line, at most one finding per substance; a CAS
-    /// identification wins over a name.
-    pub fn screen_line(&self, line: LineInput<'_>) -> Vec<Finding> {
-        let mut found: Vec<(usize, MatchKind, LineField, String)> = Vec::new();
-        if let Some(cas) = line.cas.and_then(|text| CasNumber::parse(text).ok()) {
-            for &index in self.by_cas.get(cas.as_str()).into_iter().flatten() {
-                found.push((index, MatchKind::Cas, LineField::Cas, cas.to_string()));
-            }
-        }
-        for (index, kind, text) in self.find_names(line.description) {
-            if !found.iter().any(|(seen, ..)| *seen == index) {
-                found.push((index, kind, LineField::Description, text));
-            }
-        }
-        found
-            .into_iter()
-            .map(|(index, match_kind, matched_field, matched_text)| {
-                let substance = &self.substances[index];
-                Finding {
-                    line_number: line.line_number,
-                    substance_id: substance.id.clone(),
-                    substance_name: substance.name.clone(),
-                    match_kind,
-                    matched_field,
-                    matched_text,
-                    classifications: substance.classifications.clone(),
-                }
-            })
-            .collect()
+    /// The list entries, indexed by [`Identification::substance`].
+    pub fn substances(&self) -> &[Substance] {
+        &self.substances
     }
 
-    /// Names and synonyms that stand as whole words in the text; a match inside a longer match
-    /// (4-piperidone inside 1-boc-4-piperidone) does not count.
-    fn find_names(&self, description: &str) -> Vec<(usize, MatchKind, String)> {
-        let normalized = normalize(description);
+    /// Every substance identified in the line, at most one identification per substance, the
+    /// strongest evidence first: CAS field, CAS in the text, description, HS/CN code.
+    pub fn screen_line(&self, line: LineInput<'_>) -> LineResult {
+        let mut found: Vec<Identification> = Vec::new();
+        let cas = match line.cas.map(str::trim).filter(|text| !text.is_empty()) {
+            None => CasField::Absent,
+            Some(text) => match CasNumber::parse(text) {
+                Ok(cas) => CasField::Valid(cas),
+                Err(error) => {
+                    CasField::Invalid(format!("{text:?} is not a valid CAS number: {error}"))
+                }
+            },
+        };
+        if let CasField::Valid(cas) = &cas {
+            self.add_cas(&mut found, cas, LineField::Cas);
+        }
+        for candidate in text::cas_candidates(line.description) {
+            if let Ok(cas) = CasNumber::parse(candidate) {
+                self.add_cas(&mut found, &cas, LineField::Description);
+            }
+        }
+        let normalized = normalize(line.description);
+        let mut names = self.find_names(&normalized);
+        if names.is_empty() {
+            if let Some((corrected, score)) = self.fuzzy.correct(&normalized) {
+                names = self.find_names(&corrected);
+                for identification in &mut names {
+                    identification.kind = MatchKind::Fuzzy;
+                    identification.score = score;
+                }
+            }
+        }
+        for identification in names {
+            push_unique(&mut found, identification);
+        }
+        if let Some(code) = line.hs_code {
+            self.add_code(&mut found, code);
+        }
+        LineResult {
+            identifications: found,
+            cas,
+        }
+    }
+
+    fn add_cas(&self, found: &mut Vec<Identification>, cas: &CasNumber, field: LineField) {
+        for &substance in self.by_cas.get(cas.as_str()).into_iter().flatten() {
+            let identification = Identification {
+                substance,
+                kind: MatchKind::Cas,
+                field,
+                matched_text: cas.to_string(),
+                score: 1.0,
+            };
+            push_unique(found, identification);
+        }
+    }
+
+    /// An HS or CN code identifies a substance only when no other entry shares it.
+    fn add_code(&self, found: &mut Vec<Identification>, code: &str) {
+        let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+        let candidates = self
+            .by_code
+            .get(&digits)
+            .or_else(|| digits.get(..6).and_then(|hs6| self.by_code.get(hs6)));
+        if let Some([substance]) = candidates.map(Vec::as_slice) {
+            let identification = Identification {
+                substance: *substance,
+                kind: MatchKind::HsCode,
+                field: LineField::HsCode,
+                matched_text: digits,
+                score: 1.0,
+            };
+            push_unique(found, identification);
+        }
+    }
+
+    /// Names, synonyms, salts and esters that stand as whole words in the folded text, minus
+    /// those inside a longer match of another entry or inside a look-alike's name.
+    fn find_names(&self, normalized: &str) -> Vec<Identification> {
         let bytes = normalized.as_bytes();
         let whole_words: Vec<aho_corasick::Match> = self
-            .names
-            .find_overlapping_iter(&normalized)
+            .automaton
+            .find_overlapping_iter(normalized)
             .filter(|m| {
                 (m.start() == 0 || bytes[m.start() - 1] == b' ')
                     && (m.end() == bytes.len() || bytes[m.end()] == b' ')
             })
             .collect();
-        let mut found: Vec<(usize, MatchKind, String)> = Vec::new();
+        let mut found: Vec<Identification> = Vec::new();
         for m in &whole_words {
-            let inside_longer = whole_words.iter().any(|other| {
-                other.start() <= m.start()
-                    && other.end() >= m.end()
-                    && (other.end() - other.start()) > (m.end() - m.start())
-                    && self.patterns[other.pattern().as_usize()].0
-                        != self.patterns[m.pattern().as_usize()].0
-            });
-            if inside_longer {
+            let pattern = self.patterns[m.pattern().as_usize()];
+            if matches!(pattern.kind, PatternKind::LookAlike | PatternKind::SaltWord) {
                 continue;
             }
-            let (index, kind) = self.patterns[m.pattern().as_usize()];
-            match found.iter_mut().find(|(seen, ..)| *seen == index) {
-                // Prefer the primary name over a synonym of the same entry.
-                Some(existing) if existing.1 == MatchKind::Synonym && kind == MatchKind::Name => {
-                    *existing = (index, kind, normalized[m.start()..m.end()].to_owned());
+            if pattern.needs_free_start && m.start() > 0 {
+                let before = normalized[..m.start() - 1]
+                    .rsplit(' ')
+                    .next()
+                    .unwrap_or_default();
+                if before.chars().any(char::is_alphabetic) {
+                    continue;
                 }
-                Some(_) => {}
-                None => found.push((index, kind, normalized[m.start()..m.end()].to_owned())),
             }
+            let covered = whole_words.iter().any(|other| {
+                let other_pattern = self.patterns[other.pattern().as_usize()];
+                let contains =
+                    other.start() <= m.start() && other.end() >= m.end() && other.len() > m.len();
+                // Inside a look-alike, or inside a longer name: of another entry (4-piperidone in
+                // 1-boc-4-piperidone) or of a form of the same one (its ester).
+                contains && other_pattern.kind != PatternKind::SaltWord
+            });
+            if covered {
+                continue;
+            }
+            let mut kind = match pattern.kind {
+                PatternKind::Name => MatchKind::Name,
+                PatternKind::Synonym => MatchKind::Synonym,
+                PatternKind::SaltForm | PatternKind::AcidSalt => MatchKind::SaltForm,
+                PatternKind::Ester => MatchKind::Ester,
+                PatternKind::LookAlike | PatternKind::SaltWord => continue,
+            };
+            let mut end = m.end();
+            // "ephedrine hydrochloride", "pseudoephedrine sulphate": the salt of the entry.
+            if let Some(salt) = whole_words.iter().find(|other| {
+                other.start() == m.end() + 1
+                    && self.patterns[other.pattern().as_usize()].kind == PatternKind::SaltWord
+            }) {
+                if matches!(kind, MatchKind::Name | MatchKind::Synonym) {
+                    kind = MatchKind::SaltForm;
+                }
+                end = salt.end();
+            }
+            let identification = Identification {
+                substance: pattern.substance,
+                kind,
+                field: LineField::Description,
+                matched_text: normalized[m.start()..end].to_owned(),
+                score: 1.0,
+            };
+            push_unique(&mut found, identification);
         }
         found
     }
 }
 
-/// Lower case, every run of characters other than letters and digits folded to one space.
-pub fn normalize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.extend(c.to_lowercase());
-        } else {
-            pending_space = true;
-        }
+/// Keeps the first (strongest) identification of each substance.
+fn push_unique(found: &mut Vec<Identification>, identification: Identification) {
+    if !found
+        .iter()
+        .any(|seen| seen.substance == identification.substance)
+    {
+        found.push(identification);
     }
-    out
 }
 
-/// The strongest control among the classifications, as a weight from 0 to 100.
-pub fn weight(classifications: &[Classification]) -> f64 {
-    classifications
-        .iter()
-        .map(|classification| {
-            let category = classification.category.to_ascii_lowercase();
-            let strict = category.starts_with("table i ")
-                || category == "table i"
-                || category.starts_with("table i(")
-                || category.starts_with("category 1")
-                || category.starts_with("list i ")
-                || category == "list i";
-            let listed = category.starts_with("table ii")
-                || category.starts_with("category 2")
-                || category.starts_with("category 3")
-                || category.starts_with("list ii");
-            if strict {
-                60.0
-            } else if listed {
-                40.0
-            } else {
-                25.0
+/// "phenylacetic acid" -> "phenylacet": the stem its salts and esters are named from.
+fn acid_stems(substance: &Substance) -> Vec<String> {
+    let mut stems = Vec::new();
+    for name in std::iter::once(&substance.name).chain(&substance.synonyms) {
+        let folded = normalize(name);
+        if let Some(stem) = folded.strip_suffix("ic acid") {
+            // Only one-word acids: "hydrochloric acid" and friends have no organic esters.
+            if !stem.contains(' ') && stem.len() >= 6 && !stems.contains(&stem.to_owned()) {
+                stems.push(stem.to_owned());
             }
-        })
-        .fold(0.0, f64::max)
+        }
+    }
+    stems
+}
+
+#[derive(Default)]
+struct PatternsBuilder {
+    texts: Vec<String>,
+    patterns: Vec<Pattern>,
+    seen: HashSet<(String, usize)>,
+}
+
+impl PatternsBuilder {
+    fn add(&mut self, substance: usize, text: &str, kind: PatternKind) {
+        let folded = normalize(text);
+        if folded.chars().count() < MIN_NAME_CHARS && kind != PatternKind::SaltWord {
+            return;
+        }
+        if !self.seen.insert((folded.clone(), substance)) {
+            return;
+        }
+        // A synonym that names a salt ("ephedrine hydrochloride", "sodium phenylacetate") is one.
+        let names_a_salt = folded.contains(' ')
+            && (folded.split(' ').any(|word| SALT_WORDS.contains(&word))
+                || folded
+                    .split(' ')
+                    .next()
+                    .is_some_and(|word| CATIONS.contains(&word)));
+        let kind = if kind == PatternKind::Synonym && names_a_salt {
+            PatternKind::SaltForm
+        } else {
+            kind
+        };
+        // "HCl" after another word is that word's hydrochloride salt ("Metformin HCl").
+        let needs_free_start = kind == PatternKind::Synonym && folded == "hcl";
+        self.texts.push(folded);
+        self.patterns.push(Pattern {
+            substance,
+            kind,
+            needs_free_start,
+        });
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn engine() -> Engine {
-        Engine::new(ReferenceData::builtin().unwrap()).unwrap()
-    }
-
-    fn ids(engine: &Engine, description: &str, cas: Option<&str>) -> Vec<String> {
-        engine
-            .screen_line(LineInput {
-                line_number: 1,
-                description,
-                cas,
-            })
-            .into_iter()
-            .map(|finding| finding.substance_id)
-            .collect()
-    }
-
-    #[test]
-    fn identifies_by_cas_with_or_without_hyphens() {
-        let engine = engine();
-        assert_eq!(
-            ids(&engine, "Product 4711", Some("108-24-7")),
-            vec!["acetic_anhydride"]
-        );
-        assert_eq!(
-            ids(&engine, "Product 4711", Some("108247")),
-            vec!["acetic_anhydride"]
-        );
-    }
-
-    #[test]
-    fn a_wrong_check_digit_is_never_an_identification() {
-        assert!(ids(&engine(), "Product 4711", Some("108-24-8")).is_empty());
-    }
-
-    #[test]
-    fn identifies_names_and_synonyms_in_free_text() {
-        let engine = engine();
-        assert_eq!(
-            ids(&engine, "Acetic Anhydride 99% 200L drum", None),
-            vec!["acetic_anhydride"]
-        );
-        assert_eq!(
-            ids(&engine, "ephedrine hydrochloride USP", None),
-            vec!["ephedrine"]
-        );
-        let findings = engine.screen_line(LineInput {
-            line_number: 3,
-            description: "Heliotropine crystals",
-            cas: None,
-        });
-        assert_eq!(findings[0].substance_id, "piperonal");
-        assert_eq!(findings[0].match_kind, MatchKind::Synonym);
-        assert_eq!(findings[0].line_number, 3);
-    }
-
-    #[test]
-    fn look_alikes_are_not_identified() {
-        let engine = engine();
-        for harmless in [
-            "Piperine 95% extract",
-            "Phenylephrine HCl",
-            "Sodium chloride",
-            "Acetic acid 80%",
-            "Nitromethane",
-        ] {
-            let found = ids(&engine, harmless, None);
-            assert!(
-                !found.iter().any(|id| id == "piperidine"
-                    || id == "ephedrine"
-                    || id == "acetic_anhydride"
-                    || id == "nitroethane"),
-                "{harmless}: {found:?}"
-            );
-        }
-        assert_eq!(
-            ids(&engine, "Pseudoephedrine sulfate", None),
-            vec!["pseudoephedrine"]
-        );
-    }
-
-    #[test]
-    fn a_name_inside_a_longer_listed_name_counts_once() {
-        let found = ids(&engine(), "1-Boc-4-piperidone 98%", None);
-        assert_eq!(found, vec!["1boc4piperidone"]);
-    }
-
-    #[test]
-    fn cas_and_name_of_different_substances_are_both_reported() {
-        let found = ids(&engine(), "Acetone technical", Some("108-24-7"));
-        assert_eq!(found, vec!["acetic_anhydride", "acetone"]);
-    }
-
-    #[test]
-    fn normalize_folds_case_and_punctuation() {
-        assert_eq!(normalize("  (±)-Ephedrine  HCl, 99%"), "ephedrine hcl 99");
-    }
-}
+mod tests;

@@ -7,11 +7,13 @@ mod cli;
 mod engine;
 mod metrics;
 mod reference;
+mod scope;
 mod screen;
 mod service;
 
 pub use app::{App, ServeArgs};
 pub use cli::{main, Cli, Command};
-pub use engine::{normalize, Engine, LineInput};
+pub use engine::{normalize, CasField, Engine, Identification, LineInput, LineResult};
 pub use reference::{ReferenceData, Substance};
-pub use screen::{screen_report, Screening};
+pub use scope::Amount;
+pub use screen::{findings, screen_report, Screening};

@@ -13,14 +13,37 @@ use sha2::{Digest, Sha256};
 pub const BUILTIN_CSV: &str = include_str!("../reference/substances.csv");
 
 /// One list entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Substance {
     /// Stable id slug, e.g. `acetic_anhydride`.
     pub id: String,
     pub name: String,
     pub synonyms: Vec<String>,
     pub cas: Vec<CasNumber>,
+    /// Named salts, hydrates and other forms of the entry, with their own CAS number when known.
+    pub salt_forms: Vec<(String, Option<CasNumber>)>,
+    /// Names of other chemicals this entry must not be confused with.
+    pub look_alikes: Vec<String>,
+    /// HS 6-digit and EU CN 8-digit codes, digits only.
+    pub codes: Vec<String>,
     pub classifications: Vec<Classification>,
+    pub scope: Scope,
+    /// Whether the entry must never be disclosed to the reporting company.
+    pub confidential: bool,
+}
+
+/// What each regime covers of an entry beyond the substance itself, and its US thresholds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    pub un_salts: bool,
+    pub eu_salts: bool,
+    pub us_salts: bool,
+    pub us_esters: bool,
+    /// 21 CFR 1310.04 threshold; 0 when every transaction is regulated.
+    pub us_threshold_kg: Option<f64>,
+    pub us_threshold_l: Option<f64>,
+    /// 21 CFR 1310.12: mixtures at or below this concentration are exempt.
+    pub us_mixture_exempt_pct: Option<f64>,
 }
 
 /// A version of the reference data.
@@ -36,10 +59,29 @@ struct Row {
     name: String,
     synonyms: String,
     cas: String,
+    hs_code: String,
     un1988_table: String,
     eu_category: String,
     us_dea_list: String,
     notes: String,
+    #[serde(default)]
+    cn_code: String,
+    #[serde(default)]
+    salt_forms: String,
+    #[serde(default)]
+    un_salts: String,
+    #[serde(default)]
+    eu_salts: String,
+    #[serde(default)]
+    us_threshold_kg: String,
+    #[serde(default)]
+    us_threshold_l: String,
+    #[serde(default)]
+    us_mixture_exempt_pct: String,
+    #[serde(default)]
+    confidential: String,
+    #[serde(default)]
+    look_alikes: String,
 }
 
 const UN_BASIS: &str = "1988 UN Convention against Illicit Traffic in Narcotic Drugs and Psychotropic Substances, art. 12";
@@ -74,12 +116,68 @@ impl ReferenceData {
                         .with_context(|| format!("reference data line {line}: CAS {text}"))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            let mut salt_forms = Vec::new();
+            for form in split_list(&row.salt_forms) {
+                let (names, cas_text) = form.split_once('|').unwrap_or((form, ""));
+                let form_cas = match cas_text.trim() {
+                    "" => None,
+                    text => Some(CasNumber::parse(text).with_context(|| {
+                        format!("reference data line {line}: salt form CAS {text}")
+                    })?),
+                };
+                for name in alternatives(names) {
+                    salt_forms.push((name, form_cas.clone()));
+                }
+            }
+            let number = |text: &str, column: &str| -> anyhow::Result<Option<f64>> {
+                match text.trim() {
+                    "" => Ok(None),
+                    text => text.parse::<f64>().map(Some).with_context(|| {
+                        format!("reference data line {line}: {column} {text:?} is not a number")
+                    }),
+                }
+            };
+            let us = row.us_dea_list.to_ascii_lowercase();
+            let us_listed = us.starts_with("list");
+            let scope = Scope {
+                un_salts: !row.un1988_table.is_empty() && row.un_salts.trim() != "no",
+                eu_salts: !row.eu_category.is_empty() && row.eu_salts.trim() != "no",
+                us_salts: us_listed && us.contains("salt"),
+                us_esters: us_listed && us.contains("ester"),
+                us_threshold_kg: number(&row.us_threshold_kg, "us_threshold_kg")?,
+                us_threshold_l: number(&row.us_threshold_l, "us_threshold_l")?,
+                us_mixture_exempt_pct: number(&row.us_mixture_exempt_pct, "us_mixture_exempt_pct")?,
+            };
+            let codes = split_list(&row.hs_code)
+                .chain(split_list(&row.cn_code))
+                .map(|code| {
+                    code.chars()
+                        .filter(char::is_ascii_digit)
+                        .collect::<String>()
+                })
+                .filter(|code| matches!(code.len(), 6 | 8))
+                .collect();
+            // An abbreviation that the look-alikes give to another chemical ("peracetic acid
+            // (PAA)") is ambiguous: it does not identify this entry on its own.
+            let taken: Vec<String> = parentheses(&row.look_alikes)
+                .map(|text| text.to_lowercase())
+                .collect();
             substances.push(Substance {
                 classifications: classifications(&row),
-                synonyms: split_list(&row.synonyms).map(str::to_owned).collect(),
+                synonyms: split_list(&row.synonyms)
+                    .filter(|synonym| !taken.contains(&synonym.to_lowercase()))
+                    .map(str::to_owned)
+                    .collect(),
+                look_alikes: split_list(&row.look_alikes)
+                    .flat_map(alternatives)
+                    .collect(),
+                confidential: row.confidential.trim() == "yes",
                 id: row.id,
                 name: row.name,
                 cas,
+                salt_forms,
+                codes,
+                scope,
             });
         }
         anyhow::ensure!(!substances.is_empty(), "reference data has no entries");
@@ -97,6 +195,55 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
         .filter(|item| !item.is_empty())
 }
 
+/// The texts inside parentheses.
+fn parentheses(text: &str) -> impl Iterator<Item = &str> {
+    text.split('(')
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(inside, _)| inside.trim()))
+}
+
+/// "ergometrine maleate (ergonovine maleate)" names two things; a parenthesis that is a remark
+/// ("(US List I only)") or an abbreviation is dropped.
+fn alternatives(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut outside = String::new();
+    let mut depth = 0usize;
+    let mut inside = String::new();
+    for c in text.chars() {
+        match c {
+            '(' => {
+                if depth > 0 {
+                    inside.push(c);
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    let remark = inside.trim().to_owned();
+                    let is_name = remark.split_whitespace().count() <= 4
+                        && !remark.contains(',')
+                        && !remark.to_ascii_lowercase().contains("list")
+                        && remark.chars().filter(|c| c.is_alphabetic()).count() >= 4;
+                    if is_name {
+                        names.push(remark);
+                    }
+                    inside.clear();
+                } else {
+                    inside.push(c);
+                }
+            }
+            _ if depth > 0 => inside.push(c),
+            _ => outside.push(c),
+        }
+    }
+    let main = outside.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !main.is_empty() {
+        names.insert(0, main);
+    }
+    names
+}
+
 fn classifications(row: &Row) -> Vec<Classification> {
     let mut classifications = Vec::new();
     let mut add = |regime, category: &str, prefix: &str, basis: &str| {
@@ -105,6 +252,8 @@ fn classifications(row: &Row) -> Vec<Classification> {
                 regime,
                 category: format!("{prefix}{}", category.trim()),
                 legal_basis: basis.to_owned(),
+                in_scope: true,
+                scope_note: String::new(),
             });
         }
     };
@@ -121,6 +270,8 @@ fn classifications(row: &Row) -> Vec<Classification> {
                 format!("watch list: {note}")
             },
             legal_basis: WATCH_BASIS.to_owned(),
+            in_scope: true,
+            scope_note: String::new(),
         });
     }
     classifications
@@ -143,6 +294,19 @@ mod tests {
         assert_eq!(anhydride.cas[0].as_str(), "108-24-7");
         let regimes: Vec<Regime> = anhydride.classifications.iter().map(|c| c.regime).collect();
         assert_eq!(regimes, vec![Regime::Un1988, Regime::Eu, Regime::Us]);
+    }
+
+    #[test]
+    fn parenthesised_alternatives_are_names_and_remarks_are_dropped() {
+        assert_eq!(
+            alternatives("ergometrine maleate (ergonovine maleate)"),
+            vec!["ergometrine maleate", "ergonovine maleate"]
+        );
+        assert_eq!(
+            alternatives("sodium permanganate (US List II only)"),
+            vec!["sodium permanganate"]
+        );
+        assert_eq!(alternatives("peracetic acid (PAA)"), vec!["peracetic acid"]);
     }
 
     #[test]

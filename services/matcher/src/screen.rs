@@ -1,9 +1,13 @@
 //! Screening a whole order report: findings per line, then the screening result and, when
 //! something was identified, the alert.
 
-use events::{Alert, Finding, OrderContext, OrderReport, Outcome, ScreeningResult, Severity};
+use events::{
+    Alert, Classification, Finding, MatchKind, OrderContext, OrderReport, Outcome, ScreeningResult,
+    Severity,
+};
 
-use crate::engine::{self, Engine, LineInput};
+use crate::engine::{Engine, LineInput};
+use crate::scope::{self, Amount};
 
 /// Namespace of alert ids: an alert id is the UUID v5 of its report id.
 const ALERT_NAMESPACE: uuid::Uuid =
@@ -16,14 +20,59 @@ pub struct Screening {
     pub alert: Option<Alert>,
 }
 
-/// Screens every line of the report.
+/// The findings of one line, with each regime's scope decided.
+pub fn findings(
+    engine: &Engine,
+    line_number: i32,
+    input: LineInput<'_>,
+    amount: Amount<'_>,
+) -> Vec<Finding> {
+    engine
+        .screen_line(input)
+        .identifications
+        .into_iter()
+        .map(|identification| {
+            let substance = &engine.substances()[identification.substance];
+            Finding {
+                line_number,
+                substance_id: substance.id.clone(),
+                substance_name: substance.name.clone(),
+                match_kind: identification.kind,
+                matched_field: identification.field,
+                matched_text: identification.matched_text,
+                match_score: identification.score,
+                classifications: scope::evaluate(substance, identification.kind, amount),
+            }
+        })
+        .collect()
+}
+
+/// Screens every line of the report. An alert is raised when some finding is in scope of at
+/// least one regime; a line whose only substance is exempt everywhere raises nothing.
 pub fn screen_report(engine: &Engine, report: &OrderReport, now: i64) -> Screening {
     let findings: Vec<Finding> = report
         .lines
         .iter()
-        .flat_map(|line| engine.screen_line(LineInput::from(line)))
+        .flat_map(|line| {
+            let input = LineInput {
+                description: &line.description,
+                cas: line.cas.as_deref(),
+                hs_code: line.hs_code.as_deref(),
+            };
+            let amount = Amount {
+                quantity: Some(line.quantity),
+                unit: Some(&line.unit),
+                concentration_pct: line.concentration_pct,
+            };
+            findings(engine, line.line_number, input, amount)
+        })
         .collect();
-    let alert = (!findings.is_empty()).then(|| build_alert(engine, report, &findings, now));
+    let in_scope: Vec<Finding> = findings
+        .iter()
+        .filter(|finding| finding.classifications.iter().any(|c| c.in_scope))
+        .cloned()
+        .collect();
+    let alert = (!in_scope.is_empty()).then(|| build_alert(engine, report, &in_scope, now));
     let result = ScreeningResult {
         report_id: report.report_id.clone(),
         company_id: report.company_id.clone(),
@@ -48,7 +97,7 @@ fn build_alert(engine: &Engine, report: &OrderReport, findings: &[Finding], now:
     lines.dedup();
     let score = findings
         .iter()
-        .map(|finding| engine::weight(&finding.classifications))
+        .map(|finding| weight(&finding.classifications))
         .fold(0.0, f64::max);
     Alert {
         alert_id: uuid::Uuid::new_v5(&ALERT_NAMESPACE, report.report_id.as_bytes()).to_string(),
@@ -76,6 +125,34 @@ fn build_alert(engine: &Engine, report: &OrderReport, findings: &[Finding], now:
     }
 }
 
+/// The strongest control among the classifications in scope, as a weight from 0 to 100.
+pub fn weight(classifications: &[Classification]) -> f64 {
+    classifications
+        .iter()
+        .filter(|classification| classification.in_scope)
+        .map(|classification| {
+            let category = classification.category.to_ascii_lowercase();
+            let first_word = |prefix: &str| {
+                category
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ';']))
+            };
+            if first_word("table i") || first_word("category 1") || first_word("list i") {
+                60.0
+            } else if category.starts_with("table ii")
+                || category.starts_with("category 2")
+                || category.starts_with("category 3")
+                || category.starts_with("category 4")
+                || category.starts_with("list ii")
+            {
+                40.0
+            } else {
+                25.0
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
 fn severity(score: f64) -> Severity {
     match score {
         s if s >= 80.0 => Severity::Critical,
@@ -96,13 +173,21 @@ fn explain(report: &OrderReport, findings: &[Finding]) -> String {
             .map(|line| line.description.as_str())
             .unwrap_or_default();
         let how = match finding.match_kind {
-            events::MatchKind::Cas => format!("CAS number {} matched", finding.matched_text),
-            events::MatchKind::Name => format!("name \"{}\" matched", finding.matched_text),
-            events::MatchKind::Synonym => format!("synonym \"{}\" matched", finding.matched_text),
+            MatchKind::Cas => format!("CAS number {} matched", finding.matched_text),
+            MatchKind::Name => format!("name \"{}\" matched", finding.matched_text),
+            MatchKind::Synonym => format!("synonym \"{}\" matched", finding.matched_text),
+            MatchKind::SaltForm => format!("salt form \"{}\" matched", finding.matched_text),
+            MatchKind::Ester => format!("ester \"{}\" matched", finding.matched_text),
+            MatchKind::HsCode => format!("HS/CN code {} is specific to it", finding.matched_text),
+            MatchKind::Fuzzy => format!(
+                "misspelled name read as \"{}\", score {:.2}",
+                finding.matched_text, finding.match_score
+            ),
         };
         let lists: Vec<String> = finding
             .classifications
             .iter()
+            .filter(|c| c.in_scope)
             .map(|c| format!("{} {}", c.regime.label(), c.category))
             .collect();
         sentences.push(format!(

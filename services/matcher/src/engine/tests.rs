@@ -1,0 +1,216 @@
+use super::*;
+
+fn engine() -> Engine {
+    Engine::new(ReferenceData::builtin().unwrap()).unwrap()
+}
+
+fn screen(
+    engine: &Engine,
+    description: &str,
+    cas: Option<&str>,
+    hs_code: Option<&str>,
+) -> Vec<(String, MatchKind)> {
+    engine
+        .screen_line(LineInput {
+            description,
+            cas,
+            hs_code,
+        })
+        .identifications
+        .into_iter()
+        .map(|found| (engine.substances()[found.substance].id.clone(), found.kind))
+        .collect()
+}
+
+fn ids(engine: &Engine, description: &str, cas: Option<&str>) -> Vec<String> {
+    screen(engine, description, cas, None)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
+}
+
+#[test]
+fn identifies_by_cas_with_or_without_hyphens() {
+    let engine = engine();
+    assert_eq!(
+        ids(&engine, "Product 4711", Some("108-24-7")),
+        vec!["acetic_anhydride"]
+    );
+    assert_eq!(
+        ids(&engine, "Product 4711", Some("108247")),
+        vec!["acetic_anhydride"]
+    );
+}
+
+#[test]
+fn a_wrong_check_digit_is_never_an_identification_and_is_reported() {
+    let result = engine().screen_line(LineInput {
+        description: "Product 4711",
+        cas: Some("108-24-8"),
+        hs_code: None,
+    });
+    assert!(result.identifications.is_empty());
+    assert!(matches!(result.cas, CasField::Invalid(reason) if reason.contains("check digit")));
+}
+
+#[test]
+fn a_cas_number_written_in_the_description_counts() {
+    assert_eq!(
+        screen(
+            &engine(),
+            "Industrial chemical, CAS 7722-64-7, 25 kg",
+            None,
+            None
+        ),
+        vec![("potassium_permanganate".into(), MatchKind::Cas)]
+    );
+}
+
+#[test]
+fn identifies_names_and_synonyms_in_free_text() {
+    let engine = engine();
+    assert_eq!(
+        ids(&engine, "Acetic Anhydride 99% 200L drum", None),
+        vec!["acetic_anhydride"]
+    );
+    assert_eq!(
+        screen(&engine, "Benzyl methyl ketone 99% 200L drum", None, None)[0].0,
+        "p2p"
+    );
+    let findings = engine.screen_line(LineInput {
+        description: "Heliotropine crystals",
+        ..Default::default()
+    });
+    assert_eq!(
+        engine.substances()[findings.identifications[0].substance].id,
+        "piperonal"
+    );
+    assert_eq!(findings.identifications[0].kind, MatchKind::Synonym);
+}
+
+#[test]
+fn salts_and_stereo_descriptors_are_read_as_the_substance() {
+    let engine = engine();
+    for line in [
+        "l-Ephedrine sulfate USP",
+        "(1R,2S)-(-)-Ephedrine hydrochloride",
+        "Ephedrine HCl 99%",
+    ] {
+        assert_eq!(
+            screen(&engine, line, None, None),
+            vec![("ephedrine".into(), MatchKind::SaltForm)],
+            "{line}"
+        );
+    }
+    assert_eq!(
+        screen(&engine, "Sodium phenylacetate 98%", None, None),
+        vec![("phenylacetic_acid".into(), MatchKind::SaltForm)]
+    );
+}
+
+#[test]
+fn esters_are_identified_where_a_regime_covers_them() {
+    let engine = engine();
+    assert_eq!(
+        screen(&engine, "phenylacetic acid ethyl ester", None, None),
+        vec![("phenylacetic_acid".into(), MatchKind::Ester)]
+    );
+    assert_eq!(
+        screen(&engine, "Ethyl phenylacetate, natural", None, None),
+        vec![("phenylacetic_acid".into(), MatchKind::Ester)]
+    );
+}
+
+#[test]
+fn a_hydrochloride_of_something_else_is_not_hydrochloric_acid() {
+    let engine = engine();
+    assert!(ids(&engine, "Metformin HCl 500 mg", None).is_empty());
+    assert_eq!(
+        ids(&engine, "HCl 37% technical", None),
+        vec!["hydrochloric_acid"]
+    );
+}
+
+#[test]
+fn look_alikes_are_not_identified() {
+    let engine = engine();
+    for harmless in [
+        "Piperine 95% extract",
+        "Phenylephrine HCl",
+        "Sodium chloride",
+        "Acetic acid 80%",
+        "Nitromethane",
+        "Phenylacetaldehyde 50% in DPG",
+        "Petroleum ether 40-60",
+        "Propiophenone 99%",
+        "Ethyl methylphenylglycidate (strawberry aldehyde)",
+        "Piperonyl butoxide",
+        "Blue vitriol",
+    ] {
+        let found = ids(&engine, harmless, None);
+        assert!(found.is_empty(), "{harmless}: {found:?}");
+    }
+    assert_eq!(
+        ids(&engine, "Pseudoephedrine sulfate", None),
+        vec!["pseudoephedrine"]
+    );
+}
+
+#[test]
+fn misspellings_are_read_unless_a_look_alike_is_as_close() {
+    let engine = engine();
+    assert_eq!(
+        screen(&engine, "Potasium permanganate 25kg", None, None),
+        vec![("potassium_permanganate".into(), MatchKind::Fuzzy)]
+    );
+    assert_eq!(
+        screen(&engine, "Ephedirne HCl", None, None)[0].0,
+        "ephedrine"
+    );
+    assert_eq!(
+        screen(&engine, "Nitroetane 99%", None, None),
+        vec![("nitroethane".into(), MatchKind::Fuzzy)]
+    );
+    // One edit from piperidine and from piperine alike: left alone.
+    assert!(ids(&engine, "Piperdine", None).is_empty());
+}
+
+#[test]
+fn a_name_inside_a_longer_listed_name_counts_once() {
+    assert_eq!(
+        ids(&engine(), "1-Boc-4-piperidone 98%", None),
+        vec!["1boc4piperidone"]
+    );
+}
+
+#[test]
+fn cas_and_name_of_different_substances_are_both_reported() {
+    assert_eq!(
+        ids(&engine(), "Acetone technical", Some("108-24-7")),
+        vec!["acetic_anhydride", "acetone"]
+    );
+}
+
+#[test]
+fn several_substances_in_one_line_are_all_reported() {
+    let found = ids(
+        &engine(),
+        "Kit: toluene 1 l, acetone 1 l, sulphuric acid 0.5 l",
+        None,
+    );
+    assert_eq!(found, vec!["toluene", "acetone", "sulphuric_acid"]);
+}
+
+#[test]
+fn an_hs_code_identifies_only_when_no_other_entry_shares_it() {
+    let engine = engine();
+    assert_eq!(
+        screen(&engine, "Product 4711", None, Some("2915.24")),
+        vec![("acetic_anhydride".into(), MatchKind::HsCode)]
+    );
+    assert_eq!(
+        screen(&engine, "Product 4711", None, Some("29152400")),
+        vec![("acetic_anhydride".into(), MatchKind::HsCode)]
+    );
+    assert!(screen(&engine, "Product 4711", None, Some("293339")).is_empty());
+}
