@@ -10,9 +10,12 @@ use events::topics;
 use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 
+use arc_swap::ArcSwap;
+
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::reference::ReferenceData;
+use crate::reload::{self, SharedEngine};
 use crate::service::ScreenReports;
 
 /// Most messages handled concurrently by the consumer.
@@ -32,15 +35,24 @@ pub struct ServeArgs {
         default_value = "matcher"
     )]
     pub consumer_group: String,
-    /// Reference data CSV to use instead of the data built into the binary.
+    /// Reference data CSV to use instead of the data built into the binary; watched, and
+    /// reloaded without a restart when its content changes.
     #[arg(long = "reference-data", env = "PW_REFERENCE_DATA")]
     pub reference_data: Option<PathBuf>,
+    /// Seconds between two checks of the reference data file for a new version.
+    #[arg(
+        long = "reference-reload-seconds",
+        env = "PW_REFERENCE_RELOAD_SECONDS",
+        default_value_t = 10
+    )]
+    pub reference_reload_seconds: u64,
 }
 
 /// A built matcher: reference data loaded, clients created, admin port bound.
 pub struct App {
     admin: AdminServer,
-    engine: Arc<Engine>,
+    engine: SharedEngine,
+    reference: Option<(PathBuf, Duration)>,
     producer: Producer,
     consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
@@ -68,10 +80,11 @@ impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        let engine = Arc::new(Engine::new(load_reference(
-            args.reference_data.as_deref(),
-        )?)?);
+        let engine = Engine::new(load_reference(args.reference_data.as_deref())?)?;
         tracing::info!(version = engine.version(), "reference data loaded");
+        let engine: SharedEngine = Arc::new(ArcSwap::from_pointee(engine));
+        let reload_every = Duration::from_secs(args.reference_reload_seconds.max(1));
+        let reference = args.reference_data.clone().map(|path| (path, reload_every));
         args.kafka
             .ensure_topics(&[
                 topics::ORDERS_SUBMITTED,
@@ -94,6 +107,7 @@ impl App {
         Ok(Self {
             admin,
             engine,
+            reference,
             producer,
             consumer,
             metrics,
@@ -109,6 +123,13 @@ impl App {
     /// Spawns the consumer and the admin server on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        if let Some((path, every)) = self.reference {
+            let reloads = self.metrics.reference_reloads.clone();
+            shutdown.spawn(
+                "reference",
+                reload::watch(path, self.engine.clone(), every, reloads, shutdown.token()),
+            );
+        }
         let handler = ScreenReports {
             engine: self.engine,
             producer: self.producer.clone(),

@@ -6,9 +6,9 @@
 mod fuzzy;
 mod text;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind as AcMatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind as AcMatchKind};
 use domain::CasNumber;
 use events::{LineField, MatchKind};
 
@@ -62,6 +62,30 @@ const CATIONS: &[&str] = &[
     "zinc",
     "barium",
 ];
+
+/// Words of a medicine's dosage form: with an active substance, the line is a medicinal product.
+const DOSAGE_WORDS: &[&str] = &[
+    "tablet",
+    "tablets",
+    "caplet",
+    "caplets",
+    "capsule",
+    "capsules",
+    "syrup",
+    "injection",
+    "ampoule",
+    "ampoules",
+    "ampule",
+    "vial",
+    "vials",
+    "suppositories",
+    "drops",
+    "spray",
+    "lozenges",
+];
+
+/// Id suffix of the entries for medicinal products that contain a listed substance.
+const MEDICINAL_SUFFIX: &str = "_medicinal_products";
 
 /// Alkyl groups that, before "<acid stem>ate" or in "<acid> <alkyl> ester", make an ester.
 const ALKYLS: &[&str] = &[
@@ -153,8 +177,8 @@ pub struct Engine {
 impl Engine {
     /// Builds the indexes over the reference data.
     pub fn new(data: ReferenceData) -> anyhow::Result<Self> {
-        let mut by_cas: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut by_code: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_cas: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut by_code: HashMap<String, Vec<usize>> = HashMap::default();
         let mut builder = PatternsBuilder::default();
         for (index, substance) in data.substances.iter().enumerate() {
             let forms_cas = substance
@@ -206,12 +230,19 @@ impl Engine {
         for word in SALT_WORDS {
             builder.add(usize::MAX, word, PatternKind::SaltWord);
         }
+        // A DFA: more memory, the fastest search.
         let automaton = AhoCorasick::builder()
             .match_kind(AcMatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&builder.texts)?;
         let fuzzy = fuzzy::Corrector::new(
-            &builder.texts,
+            &builder.words,
             &builder.patterns.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            &builder
+                .patterns
+                .iter()
+                .map(|p| p.substance)
+                .collect::<Vec<_>>(),
         );
         Ok(Self {
             version: data.version,
@@ -269,6 +300,7 @@ impl Engine {
         for identification in names {
             push_unique(&mut found, identification);
         }
+        self.add_implied(&mut found, &normalized);
         if let Some(code) = line.hs_code {
             self.add_code(&mut found, code);
         }
@@ -311,39 +343,53 @@ impl Engine {
     }
 
     /// Names, synonyms, salts and esters that stand as whole words in the folded text, minus
-    /// those inside a longer match of another entry or inside a look-alike's name.
+    /// those inside a longer match or inside a look-alike's name, and those a neighbouring word
+    /// turns into another compound ("dimethyl ether", "piperidine derivative").
+    ///
+    /// Matching ignores the spaces between words, so "methylbenzylketone", "phenyl acetic acid"
+    /// and "pseudo-ephedrine" read as the listed names, but a match must begin and end where the
+    /// text's words do.
     fn find_names(&self, normalized: &str) -> Vec<Identification> {
-        let bytes = normalized.as_bytes();
+        let text = Compact::new(normalized);
         let whole_words: Vec<aho_corasick::Match> = self
             .automaton
-            .find_overlapping_iter(normalized)
-            .filter(|m| {
-                (m.start() == 0 || bytes[m.start() - 1] == b' ')
-                    && (m.end() == bytes.len() || bytes[m.end()] == b' ')
-            })
+            .find_overlapping_iter(&text.compact)
+            .filter(|m| text.boundary[m.start()] && text.boundary[m.end()])
             .collect();
+        let kind_of = |m: &aho_corasick::Match| self.patterns[m.pattern().as_usize()].kind;
         let mut found: Vec<Identification> = Vec::new();
         for m in &whole_words {
             let pattern = self.patterns[m.pattern().as_usize()];
             if matches!(pattern.kind, PatternKind::LookAlike | PatternKind::SaltWord) {
                 continue;
             }
-            if pattern.needs_free_start && m.start() > 0 {
-                let before = normalized[..m.start() - 1]
-                    .rsplit(' ')
-                    .next()
-                    .unwrap_or_default();
-                if before.chars().any(char::is_alphabetic) {
-                    continue;
-                }
+            let (start, end) = text.span(m.start(), m.end());
+            let before = normalized[..start]
+                .trim_end()
+                .rsplit(' ')
+                .next()
+                .unwrap_or_default();
+            let after = normalized[end..]
+                .trim_start()
+                .split(' ')
+                .next()
+                .unwrap_or_default();
+            if pattern.needs_free_start && before.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            let one_word = !normalized[start..end].contains(' ');
+            // "dimethyl ether", "heliotropyl acetone": a substituent makes another compound.
+            let substituted =
+                one_word && before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before);
+            if substituted || matches!(after, "derivative" | "derivatives" | "diisocyanate") {
+                continue;
             }
             let covered = whole_words.iter().any(|other| {
-                let other_pattern = self.patterns[other.pattern().as_usize()];
                 let contains =
                     other.start() <= m.start() && other.end() >= m.end() && other.len() > m.len();
                 // Inside a look-alike, or inside a longer name: of another entry (4-piperidone in
                 // 1-boc-4-piperidone) or of a form of the same one (its ester).
-                contains && other_pattern.kind != PatternKind::SaltWord
+                contains && kind_of(other) != PatternKind::SaltWord
             });
             if covered {
                 continue;
@@ -355,27 +401,105 @@ impl Engine {
                 PatternKind::Ester => MatchKind::Ester,
                 PatternKind::LookAlike | PatternKind::SaltWord => continue,
             };
-            let mut end = m.end();
+            let mut matched_end = end;
             // "ephedrine hydrochloride", "pseudoephedrine sulphate": the salt of the entry.
-            if let Some(salt) = whole_words.iter().find(|other| {
-                other.start() == m.end() + 1
-                    && self.patterns[other.pattern().as_usize()].kind == PatternKind::SaltWord
-            }) {
+            if let Some(salt) = whole_words
+                .iter()
+                .find(|other| other.start() == m.end() && kind_of(other) == PatternKind::SaltWord)
+            {
                 if matches!(kind, MatchKind::Name | MatchKind::Synonym) {
                     kind = MatchKind::SaltForm;
                 }
-                end = salt.end();
+                matched_end = text.span(salt.start(), salt.end()).1;
             }
             let identification = Identification {
                 substance: pattern.substance,
                 kind,
                 field: LineField::Description,
-                matched_text: normalized[m.start()..end].to_owned(),
+                matched_text: normalized[start..matched_end].to_owned(),
                 score: 1.0,
             };
             push_unique(&mut found, identification);
         }
         found
+    }
+
+    /// Entries that a found entry implies: a medicinal product implies its active substance, and
+    /// an active substance in a dosage form implies the medicinal product entry.
+    fn add_implied(&self, found: &mut Vec<Identification>, normalized: &str) {
+        if found.is_empty() {
+            return;
+        }
+        let dosage_form = normalized
+            .split(' ')
+            .any(|word| DOSAGE_WORDS.contains(&word));
+        let mut implied = Vec::new();
+        for identification in found.iter() {
+            let id = &self.substances[identification.substance].id;
+            let other = match id.strip_suffix(MEDICINAL_SUFFIX) {
+                Some(active) => Some(active.to_owned()),
+                None if dosage_form => Some(format!("{id}{MEDICINAL_SUFFIX}")),
+                None => None,
+            };
+            if let Some(index) =
+                other.and_then(|other| self.substances.iter().position(|s| s.id == other))
+            {
+                implied.push(Identification {
+                    substance: index,
+                    ..identification.clone()
+                });
+            }
+        }
+        for identification in implied {
+            push_unique(found, identification);
+        }
+    }
+}
+
+/// The folded text without its spaces, with where each of its bytes stood in the folded text
+/// and where words begin and end.
+struct Compact {
+    compact: String,
+    /// For each byte offset of `compact`, and its end, the offset in the folded text.
+    original: Vec<u32>,
+    /// Whether a word begins or ends at each byte offset of `compact`.
+    boundary: Vec<bool>,
+}
+
+impl Compact {
+    /// The folded text's byte range of a match over the compact text.
+    fn span(&self, start: usize, end: usize) -> (usize, usize) {
+        (
+            self.original[start] as usize,
+            self.original[end - 1] as usize + 1,
+        )
+    }
+
+    fn new(normalized: &str) -> Self {
+        let mut compact = String::with_capacity(normalized.len());
+        let mut original = Vec::with_capacity(normalized.len() + 1);
+        let mut boundary = Vec::with_capacity(normalized.len() + 1);
+        let mut word_start = true;
+        for (offset, c) in normalized.char_indices() {
+            if c == ' ' {
+                word_start = true;
+                continue;
+            }
+            for byte in 0..c.len_utf8() {
+                // Descriptions are at most a few kilobytes (ingest caps them).
+                original.push(u32::try_from(offset + byte).unwrap_or(u32::MAX));
+                boundary.push(word_start && byte == 0);
+            }
+            word_start = false;
+            compact.push(c);
+        }
+        original.push(u32::try_from(normalized.len()).unwrap_or(u32::MAX));
+        boundary.push(true);
+        Self {
+            compact,
+            original,
+            boundary,
+        }
     }
 }
 
@@ -395,8 +519,7 @@ fn acid_stems(substance: &Substance) -> Vec<String> {
     for name in std::iter::once(&substance.name).chain(&substance.synonyms) {
         let folded = normalize(name);
         if let Some(stem) = folded.strip_suffix("ic acid") {
-            // Only one-word acids: "hydrochloric acid" and friends have no organic esters.
-            if !stem.contains(' ') && stem.len() >= 6 && !stems.contains(&stem.to_owned()) {
+            if stem.len() >= 6 && !stems.contains(&stem.to_owned()) {
                 stems.push(stem.to_owned());
             }
         }
@@ -406,7 +529,10 @@ fn acid_stems(substance: &Substance) -> Vec<String> {
 
 #[derive(Default)]
 struct PatternsBuilder {
+    /// The patterns without spaces, as the automaton matches them.
     texts: Vec<String>,
+    /// The patterns with their words, as the misspelling corrector learns them.
+    words: Vec<String>,
     patterns: Vec<Pattern>,
     seen: HashSet<(String, usize)>,
 }
@@ -434,7 +560,8 @@ impl PatternsBuilder {
         };
         // "HCl" after another word is that word's hydrochloride salt ("Metformin HCl").
         let needs_free_start = kind == PatternKind::Synonym && folded == "hcl";
-        self.texts.push(folded);
+        self.texts.push(folded.replace(' ', ""));
+        self.words.push(folded);
         self.patterns.push(Pattern {
             substance,
             kind,

@@ -15,6 +15,8 @@ pub struct Metrics {
     pub screen_seconds: Histogram,
     /// Time from acceptance by ingest to the screening result.
     pub submit_to_screen_seconds: Histogram,
+    /// Reference data reloads, by result: ok, invalid.
+    pub reference_reloads: IntCounterVec,
     pub consumer: ConsumerMetrics,
 }
 
@@ -38,6 +40,14 @@ impl Metrics {
             "submit_to_screen_seconds",
             "Time from acceptance by ingest to the screening result",
         ))?;
+        let reference_reloads = IntCounterVec::new(
+            Opts::new(
+                "reference_reloads_total",
+                "Reference data reloads, by result",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(reference_reloads.clone()))?;
         registry.register(Box::new(screened.clone()))?;
         registry.register(Box::new(findings.clone()))?;
         registry.register(Box::new(screen_seconds.clone()))?;
@@ -49,6 +59,7 @@ impl Metrics {
             findings,
             screen_seconds,
             submit_to_screen_seconds,
+            reference_reloads,
             consumer,
         })
     }

@@ -95,6 +95,12 @@ impl ReferenceData {
         Self::from_csv(BUILTIN_CSV)
     }
 
+    /// The version a CSV text gets: `substances@` and the start of its SHA-256.
+    pub fn version_of(text: &str) -> String {
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        format!("substances@{}", &digest[..12])
+    }
+
     /// Parses the CSV; every entry must have a unique id and valid CAS numbers.
     pub fn from_csv(text: &str) -> anyhow::Result<Self> {
         let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -164,16 +170,22 @@ impl ReferenceData {
                 .collect();
             substances.push(Substance {
                 classifications: classifications(&row),
-                synonyms: split_list(&row.synonyms)
+                synonyms: alternatives(&row.name)
+                    .into_iter()
+                    .skip(1)
+                    .chain(split_list(&row.synonyms).flat_map(alternatives))
+                    .map(|name| strip_scope_words(&name))
                     .filter(|synonym| !taken.contains(&synonym.to_lowercase()))
-                    .map(str::to_owned)
                     .collect(),
                 look_alikes: split_list(&row.look_alikes)
                     .flat_map(alternatives)
                     .collect(),
                 confidential: row.confidential.trim() == "yes",
                 id: row.id,
-                name: row.name,
+                name: alternatives(&row.name)
+                    .first()
+                    .map(|name| strip_scope_words(name))
+                    .unwrap_or_else(|| row.name.clone()),
                 cas,
                 salt_forms,
                 codes,
@@ -181,9 +193,8 @@ impl ReferenceData {
             });
         }
         anyhow::ensure!(!substances.is_empty(), "reference data has no entries");
-        let digest = hex::encode(Sha256::digest(text.as_bytes()));
         Ok(Self {
-            version: format!("substances@{}", &digest[..12]),
+            version: Self::version_of(text),
             substances,
         })
     }
@@ -193,6 +204,22 @@ fn split_list(text: &str) -> impl Iterator<Item = &str> {
     text.split(';')
         .map(str::trim)
         .filter(|item| !item.is_empty())
+}
+
+/// "Hypophosphorous acid and its salts" names the acid; the salts are the regime's scope.
+fn strip_scope_words(name: &str) -> String {
+    let lower = name.to_lowercase();
+    for suffix in [
+        " and its salts",
+        " and their salts",
+        " or its salts",
+        " or their salts",
+    ] {
+        if let Some(stripped) = lower.strip_suffix(suffix) {
+            return name[..stripped.len()].to_owned();
+        }
+    }
+    name.to_owned()
 }
 
 /// The texts inside parentheses.
@@ -205,41 +232,46 @@ fn parentheses(text: &str) -> impl Iterator<Item = &str> {
 /// "ergometrine maleate (ergonovine maleate)" names two things; a parenthesis that is a remark
 /// ("(US List I only)") or an abbreviation is dropped.
 fn alternatives(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut outside = String::new();
+    // Only a parenthesis set apart by spaces is an aside: "(chloromethyl)benzene" and
+    // "dihydro-2(3H)-furanone" are names as written.
+    let text = text.trim();
+    let Some(open) = text.find(" (") else {
+        return vec![text.to_owned()];
+    };
     let mut depth = 0usize;
-    let mut inside = String::new();
-    for c in text.chars() {
+    let mut close = None;
+    for (offset, c) in text[open + 1..].char_indices() {
         match c {
-            '(' => {
-                if depth > 0 {
-                    inside.push(c);
-                }
-                depth += 1;
-            }
-            ')' if depth > 0 => {
-                depth -= 1;
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
                 if depth == 0 {
-                    let remark = inside.trim().to_owned();
-                    let is_name = remark.split_whitespace().count() <= 4
-                        && !remark.contains(',')
-                        && !remark.to_ascii_lowercase().contains("list")
-                        && remark.chars().filter(|c| c.is_alphabetic()).count() >= 4;
-                    if is_name {
-                        names.push(remark);
-                    }
-                    inside.clear();
-                } else {
-                    inside.push(c);
+                    close = Some(open + 1 + offset);
+                    break;
                 }
             }
-            _ if depth > 0 => inside.push(c),
-            _ => outside.push(c),
+            _ => {}
         }
     }
-    let main = outside.split_whitespace().collect::<Vec<_>>().join(" ");
-    if !main.is_empty() {
-        names.insert(0, main);
+    let Some(close) = close else {
+        return vec![text.to_owned()];
+    };
+    let after = &text[close + 1..];
+    if !(after.is_empty() || after.starts_with(' ') || after.starts_with(',')) {
+        return vec![text.to_owned()];
+    }
+    let aside = text[open + 2..close].trim();
+    let main = format!("{}{}", &text[..open], after)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut names = vec![main];
+    let is_name = aside.split_whitespace().count() <= 4
+        && !aside.contains(',')
+        && !aside.to_ascii_lowercase().contains("list")
+        && aside.chars().filter(|c| c.is_alphabetic()).count() >= 4;
+    if is_name {
+        names.push(aside.to_owned());
     }
     names
 }
@@ -307,6 +339,18 @@ mod tests {
             vec!["sodium permanganate"]
         );
         assert_eq!(alternatives("peracetic acid (PAA)"), vec!["peracetic acid"]);
+        assert_eq!(
+            alternatives("(chloromethyl)benzene"),
+            vec!["(chloromethyl)benzene"]
+        );
+        assert_eq!(
+            alternatives("blue vitriol (copper(II) sulfate)"),
+            vec!["blue vitriol", "copper(II) sulfate"]
+        );
+        assert_eq!(
+            alternatives("dihydro-2(3H)-furanone"),
+            vec!["dihydro-2(3H)-furanone"]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use events::{
     Severity,
 };
 
-use crate::engine::{Engine, LineInput};
+use crate::engine::{Engine, LineInput, LineResult};
 use crate::scope::{self, Amount};
 
 /// Namespace of alert ids: an alert id is the UUID v5 of its report id.
@@ -27,8 +27,17 @@ pub fn findings(
     input: LineInput<'_>,
     amount: Amount<'_>,
 ) -> Vec<Finding> {
-    engine
-        .screen_line(input)
+    findings_of(engine, line_number, engine.screen_line(input), amount)
+}
+
+/// The findings of a line already screened.
+pub fn findings_of(
+    engine: &Engine,
+    line_number: i32,
+    result: LineResult,
+    amount: Amount<'_>,
+) -> Vec<Finding> {
+    result
         .identifications
         .into_iter()
         .map(|identification| {

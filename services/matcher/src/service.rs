@@ -6,8 +6,8 @@ use std::time::Instant;
 use events::{topics, OrderReport};
 use kafka::{Failure, Handler, KafkaMessage as _, Message, Producer};
 
-use crate::engine::Engine;
 use crate::metrics::Metrics;
+use crate::reload::SharedEngine;
 use crate::screen::screen_report;
 
 /// Reports with more lines are screened on a blocking thread.
@@ -15,7 +15,7 @@ const INLINE_LINES: usize = 50;
 
 /// Screens each report and publishes what it produced.
 pub struct ScreenReports {
-    pub engine: Arc<Engine>,
+    pub engine: SharedEngine,
     pub producer: Producer,
     pub metrics: Metrics,
 }
@@ -28,17 +28,19 @@ impl Handler for ScreenReports {
             return Err(Failure::invalid("invalid", "report has no lines"));
         }
         let started = Instant::now();
+        // The version in use when the report arrived screens all of it.
+        let engine = self.engine.load_full();
         let report = Arc::new(report);
         let screening = if report.lines.len() > INLINE_LINES {
             // Long reports take more than a fraction of a millisecond: off the async threads.
-            let (engine, report) = (self.engine.clone(), report.clone());
+            let (engine, report) = (engine.clone(), report.clone());
             tokio::task::spawn_blocking(move || {
                 screen_report(&engine, &report, events::now_micros())
             })
             .await
             .map_err(|error| Failure::Transient(error.into()))?
         } else {
-            screen_report(&self.engine, &report, events::now_micros())
+            screen_report(&engine, &report, events::now_micros())
         };
         self.metrics
             .screen_seconds

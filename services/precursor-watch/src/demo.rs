@@ -94,6 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         kafka: kafka.clone(),
         consumer_group: "matcher".into(),
         reference_data: None,
+        reference_reload_seconds: 10,
     })
     .await?;
     let router = router::App::build(

@@ -1,7 +1,7 @@
 //! Misspellings: a word that is no known word gets corrected to the one listed name word it is
 //! one edit away from (two for long words), unless a look-alike chemical's word is as close.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::PatternKind;
 
@@ -82,23 +82,157 @@ const COMMON: &[&str] = &[
     "stainless",
     "plastic",
     "packaging",
+    // Common chemicals one edit away from a listed name's word.
+    "butanol",
+    "butanal",
+    "propanol",
+    "propanal",
+    "pentanol",
+    "hexane",
+    "hexanes",
+    "heptane",
+    "octane",
+    "pentane",
+    "methanol",
+    "ethanol",
+    "ethanal",
+    "propane",
+    "butane",
+    "toluidine",
+    "xylene",
+    "xylenes",
+    "benzene",
+    "phenol",
+    "aniline",
+    "anilines",
+    "pyridine",
+    "pyrrolidine",
+    "morpholine",
+    "piperazine",
+    "piperine",
+    "acetate",
+    "acetates",
+    "acetamide",
+    "formamide",
+    "chloride",
+    "chlorides",
+    "bromide",
+    "iodide",
+    "fluoride",
+    "sulfide",
+    "sulfite",
+    "sulphite",
+    "nitrate",
+    "nitrite",
+    "carbonate",
+    "bicarbonate",
+    "hydroxide",
+    "peroxide",
+    "oxide",
+    "phosphate",
+    "phosphite",
+    "silicate",
+    "citrate",
+    "lactate",
+    "glycerol",
+    "glycol",
+    "glycine",
+    "glucose",
+    "sucrose",
+    "dextrose",
+    "lactose",
+    "starch",
+    "cellulose",
+    "ethylene",
+    "propylene",
+    "styrene",
+    "acrylate",
+    "methacrylate",
+    "acetylene",
+    "butanone",
+    "cyclohexane",
+    "cyclohexanone",
+    "acetophenone",
+    "benzophenone",
+    "propiophenone",
+    "benzaldehyde",
+    "phenylethanol",
+    "ethylamine",
+    "ethylamines",
+    "diethylamine",
+    "triethylamine",
+    "dimethylamine",
+    "trimethylamine",
+    "ethanolamine",
+    "nitromethane",
+    "nitrobenzene",
+    "chloroform",
+    "iodoform",
+    "ascorbic",
+    "stearic",
+    "oleic",
+    "lactic",
+    "formic",
+    "oxalic",
+    "tartaric",
+    "malic",
+    "boric",
+    "phosphoric",
+    "nitric",
+    "acetic",
+    "citric",
+    "sorbic",
+    "benzoic",
+    "salicylic",
+    "silica",
+    "alumina",
+    "magnesium",
+    "calcium",
+    "potassium",
+    "sodium",
+    "lithium",
+    "barium",
+    "copper",
+    "nickel",
+    "cobalt",
+    "manganese",
+    "chromium",
+    "titanium",
+    "aluminium",
+    "aluminum",
+    "sulfur",
+    "sulphur",
+    "nitrogen",
+    "phosphorus",
+    "iodine",
+    "bromine",
+    "chlorine",
+    "fluorine",
+    "hydrogen",
+    "oxygen",
+    "carbon",
+    "silicon",
 ];
 
 /// The corrector over the words of the listed names.
 pub(super) struct Corrector {
     /// Every word of every pattern, look-alikes included: never corrected.
     known: HashSet<String>,
-    /// Candidate words and whether each belongs to a look-alike only.
-    words: Vec<(String, bool)>,
+    /// Candidate words, whether each belongs to a look-alike only, and the entries whose names
+    /// use it.
+    words: Vec<(String, bool, Vec<usize>)>,
     /// Each word with up to two letters deleted (one for short words) -> the words.
     deletes: HashMap<String, Vec<u32>>,
+    /// (first letter, length) of every candidate word: a word with no candidate of the same
+    /// first letter and a length within two is not looked up further.
+    shapes: HashSet<(char, usize)>,
 }
 
 impl Corrector {
-    pub(super) fn new(texts: &[String], kinds: &[PatternKind]) -> Self {
+    pub(super) fn new(texts: &[String], kinds: &[PatternKind], substances: &[usize]) -> Self {
         let mut known: HashSet<String> = COMMON.iter().map(|word| (*word).to_owned()).collect();
-        let mut targets: HashMap<String, bool> = HashMap::new();
-        for (text, kind) in texts.iter().zip(kinds) {
+        let mut targets: HashMap<String, (bool, Vec<usize>)> = HashMap::default();
+        for ((text, kind), substance) in texts.iter().zip(kinds).zip(substances) {
             for word in text.split(' ') {
                 known.insert(word.to_owned());
                 let eligible =
@@ -107,15 +241,29 @@ impl Corrector {
                     continue;
                 }
                 let look_alike = *kind == PatternKind::LookAlike;
-                let entry = targets.entry(word.to_owned()).or_insert(look_alike);
+                let entry = targets
+                    .entry(word.to_owned())
+                    .or_insert((look_alike, Vec::new()));
                 // A word of a listed name is a target even when a look-alike shares it.
-                *entry &= look_alike;
+                entry.0 &= look_alike;
+                if !look_alike && !entry.1.contains(substance) {
+                    entry.1.push(*substance);
+                }
             }
         }
-        let mut words: Vec<(String, bool)> = targets.into_iter().collect();
+        let mut words: Vec<(String, bool, Vec<usize>)> = targets
+            .into_iter()
+            .map(|(word, (look_alike, substances))| (word, look_alike, substances))
+            .collect();
         words.sort();
-        let mut deletes: HashMap<String, Vec<u32>> = HashMap::new();
-        for (id, (word, _)) in words.iter().enumerate() {
+        let mut deletes: HashMap<String, Vec<u32>> = HashMap::default();
+        let mut shapes: HashSet<(char, usize)> = HashSet::default();
+        for (id, (word, _, _)) in words.iter().enumerate() {
+            let first = word.chars().next().unwrap_or(' ');
+            let length = word.chars().count();
+            for nearby in length.saturating_sub(2)..=length + 2 {
+                shapes.insert((first, nearby));
+            }
             let depth = if word.chars().count() >= TWO_EDITS_FROM {
                 2
             } else {
@@ -129,6 +277,7 @@ impl Corrector {
             known,
             words,
             deletes,
+            shapes,
         }
     }
 
@@ -163,18 +312,36 @@ impl Corrector {
         {
             return None;
         }
+        // A misspelled first letter is not corrected: it keeps this look-up cheap.
+        let first = word.chars().next().unwrap_or(' ');
+        if !self.shapes.contains(&(first, length)) {
+            return None;
+        }
         let allowed = if length >= TWO_EDITS_FROM { 2 } else { 1 };
-        let mut candidates: HashSet<u32> = HashSet::new();
-        for variant in deletions(word, 1) {
-            if let Some(ids) = self.deletes.get(&variant) {
+        // The word and each one-letter deletion of it, built in one buffer (no allocation per
+        // variant: this runs on every unknown word of every line that named nothing).
+        let mut candidates: Vec<u32> = Vec::new();
+        let mut variant = String::with_capacity(word.len());
+        for skip in std::iter::once(None).chain(word.char_indices().map(Some)) {
+            variant.clear();
+            match skip {
+                None => variant.push_str(word),
+                Some((offset, c)) => {
+                    variant.push_str(&word[..offset]);
+                    variant.push_str(&word[offset + c.len_utf8()..]);
+                }
+            }
+            if let Some(ids) = self.deletes.get(variant.as_str()) {
                 candidates.extend(ids);
             }
         }
-        let mut best: Option<(&str, usize)> = None;
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut best: Option<(&str, usize, &[usize])> = None;
         let mut tied = false;
         let mut closest_look_alike = usize::MAX;
         for id in candidates {
-            let (candidate, look_alike) = &self.words[id as usize];
+            let (candidate, look_alike, substances) = &self.words[id as usize];
             let distance = strsim::damerau_levenshtein(word, candidate);
             if distance > allowed {
                 continue;
@@ -184,15 +351,19 @@ impl Corrector {
                 continue;
             }
             match best {
-                Some((_, best_distance)) if distance > best_distance => {}
-                Some((_, best_distance)) if distance == best_distance => tied = true,
+                Some((_, best_distance, _)) if distance > best_distance => {}
+                // Two words as close: ambiguous, unless both name the same entries
+                // ("nitroethane", "nitroetano").
+                Some((_, best_distance, best_substances)) if distance == best_distance => {
+                    tied |= best_substances != substances.as_slice();
+                }
                 _ => {
-                    best = Some((candidate.as_str(), distance));
+                    best = Some((candidate.as_str(), distance, substances.as_slice()));
                     tied = false;
                 }
             }
         }
-        let (target, distance) = best?;
+        let (target, distance, _) = best?;
         // Ambiguous, or as close to a look-alike: leave the word as written.
         if tied || closest_look_alike <= distance {
             return None;
@@ -203,7 +374,8 @@ impl Corrector {
 
 /// The word itself and every word made by deleting up to `depth` letters.
 fn deletions(word: &str, depth: usize) -> HashSet<String> {
-    let mut all = HashSet::from([word.to_owned()]);
+    let mut all = HashSet::default();
+    all.insert(word.to_owned());
     let mut frontier = vec![word.to_owned()];
     for _ in 0..depth {
         let mut next = Vec::new();

@@ -8,6 +8,22 @@ pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
     let push = |c: char, out: &mut String, pending_space: &mut bool| {
+        // Greek letters in chemical names are written out: α-chlorotoluene, γ-butyrolactone.
+        let spelled = match c {
+            'α' | 'Α' => Some("alpha"),
+            'β' | 'Β' => Some("beta"),
+            'γ' | 'Γ' => Some("gamma"),
+            'δ' | 'Δ' => Some("delta"),
+            _ => None,
+        };
+        if let Some(word) = spelled {
+            if *pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            *pending_space = false;
+            out.push_str(word);
+            return;
+        }
         if c.is_alphanumeric() {
             if *pending_space && !out.is_empty() {
                 out.push(' ');
@@ -19,8 +35,17 @@ pub fn normalize(text: &str) -> String {
         }
     };
     if text.is_ascii() {
-        for c in text.chars() {
-            push(c, &mut out, &mut pending_space);
+        // The common case, byte by byte.
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(char::from(byte.to_ascii_lowercase()));
+            } else {
+                pending_space = true;
+            }
         }
     } else {
         for c in text
@@ -38,14 +63,17 @@ pub fn cas_candidates(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
         .map(|piece| piece.trim_matches('-'))
         .filter(|piece| {
-            let groups: Vec<&str> = piece.split('-').collect();
-            groups.len() == 3
-                && (2..=7).contains(&groups[0].len())
-                && groups[1].len() == 2
-                && groups[2].len() == 1
-                && groups
-                    .iter()
-                    .all(|group| group.chars().all(|c| c.is_ascii_digit()))
+            // Cheap tests first: most pieces are empty or a plain number.
+            if piece.len() < 6
+                || piece.len() > 12
+                || piece.bytes().filter(|b| *b == b'-').count() != 2
+            {
+                return false;
+            }
+            let mut groups = piece.split('-');
+            let (first, second, third) = (groups.next(), groups.next(), groups.next());
+            matches!((first, second, third), (Some(a), Some(b), Some(c))
+                if (2..=7).contains(&a.len()) && b.len() == 2 && c.len() == 1)
         })
 }
 
@@ -58,6 +86,7 @@ mod tests {
         assert_eq!(normalize("  (±)-Éphédrine  HCl, 99%"), "ephedrine hcl 99");
         assert_eq!(normalize("Anhydride acétique"), "anhydride acetique");
         assert_eq!(normalize("Salzsäure 37 %"), "salzsaure 37");
+        assert_eq!(normalize("γ-Butyrolacton"), "gamma butyrolacton");
     }
 
     #[test]
