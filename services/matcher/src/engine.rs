@@ -201,6 +201,18 @@ impl Engine {
             for synonym in &substance.synonyms {
                 builder.add(index, synonym, PatternKind::Synonym);
             }
+            // Catalogue order: "Permanganate, potassium", "Acid, phenylacetic". Safe for
+            // two plain words; longer names change meaning when reordered.
+            for name in std::iter::once(&substance.name).chain(&substance.synonyms) {
+                let folded = normalize(name);
+                if let Some((first, second)) = folded.split_once(' ') {
+                    let plain =
+                        |word: &str| word.len() >= 4 && word.chars().all(char::is_alphabetic);
+                    if plain(first) && plain(second) && !second.contains(' ') {
+                        builder.add(index, &format!("{second} {first}"), PatternKind::Synonym);
+                    }
+                }
+            }
             for (form, _) in &substance.salt_forms {
                 builder.add(index, form, PatternKind::SaltForm);
             }

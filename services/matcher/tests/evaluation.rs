@@ -15,10 +15,15 @@ struct Labelled {
     expected: Vec<String>,
 }
 
-#[test]
-fn precision_and_recall_are_at_least_98_percent() {
-    let engine = Engine::new(ReferenceData::builtin().expect("builtin data")).expect("engine");
-    let text = include_str!("data/evaluation.jsonl");
+/// Precision and recall over a labelled file, with the lines the engine got wrong.
+struct Score {
+    lines: usize,
+    negatives: usize,
+    precision: f64,
+    recall: f64,
+}
+
+fn score(engine: &Engine, name: &str, text: &str) -> Score {
     let (mut true_positives, mut false_positives, mut false_negatives) = (0usize, 0usize, 0usize);
     let (mut lines, mut negatives) = (0usize, 0usize);
     let mut mistakes = Vec::new();
@@ -43,7 +48,7 @@ fn precision_and_recall_are_at_least_98_percent() {
             unit: None,
             concentration_pct: labelled.concentration_pct,
         };
-        let found: BTreeSet<String> = matcher::findings(&engine, 1, input, amount)
+        let found: BTreeSet<String> = matcher::findings(engine, 1, input, amount)
             .into_iter()
             .filter(|finding| {
                 !finding
@@ -69,15 +74,51 @@ fn precision_and_recall_are_at_least_98_percent() {
     }
     let precision = true_positives as f64 / (true_positives + false_positives).max(1) as f64;
     let recall = true_positives as f64 / (true_positives + false_negatives).max(1) as f64;
-    println!("evaluation: {lines} lines ({negatives} negatives), {true_positives} identifications right, {false_positives} wrong, {false_negatives} missed");
-    println!("evaluation: precision {precision:.4}, recall {recall:.4}");
+    println!("{name}: {lines} lines ({negatives} negatives), {true_positives} identifications right, {false_positives} wrong, {false_negatives} missed");
+    println!("{name}: precision {precision:.4}, recall {recall:.4}");
     for mistake in &mistakes {
         println!("  {mistake}");
     }
+    Score {
+        lines,
+        negatives,
+        precision,
+        recall,
+    }
+}
+
+#[test]
+fn precision_and_recall_are_at_least_98_percent() {
+    let engine = Engine::new(ReferenceData::builtin().expect("builtin data")).expect("engine");
+    let Score {
+        lines,
+        negatives,
+        precision,
+        recall,
+    } = score(&engine, "evaluation", include_str!("data/evaluation.jsonl"));
     assert!(
         lines >= 300 && negatives * 3 >= lines,
         "the set must have 300 lines, a third negatives"
     );
     assert!(precision >= 0.98, "precision {precision:.4} below 0.98");
     assert!(recall >= 0.98, "recall {recall:.4} below 0.98");
+}
+
+/// A second set, written apart and never used to improve the engine: its figures are the
+/// honest estimate on lines the engine has not seen. Its first run gave precision 0.9245 and
+/// recall 0.8376, short of the 0.98 target; the bars below only keep that from getting worse.
+#[test]
+fn held_out_precision_and_recall_do_not_regress() {
+    let engine = Engine::new(ReferenceData::builtin().expect("builtin data")).expect("engine");
+    let Score {
+        precision, recall, ..
+    } = score(&engine, "holdout", include_str!("data/holdout.jsonl"));
+    assert!(
+        precision >= 0.92,
+        "held-out precision {precision:.4} fell below its first measure 0.92"
+    );
+    assert!(
+        recall >= 0.83,
+        "held-out recall {recall:.4} fell below its first measure 0.83"
+    );
 }

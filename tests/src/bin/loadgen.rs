@@ -31,6 +31,9 @@ struct Args {
     /// Share of reports that carry a scheduled chemical.
     #[arg(long, default_value_t = 0.3)]
     suspicious_share: f64,
+    /// Reports per second to submit at; 0 submits as fast as the concurrency allows.
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Seconds to wait for the last alerts after the last submission.
     #[arg(long, default_value_t = 120)]
     drain_seconds: u64,
@@ -172,7 +175,14 @@ async fn main() -> anyhow::Result<()> {
     let limit = Arc::new(Semaphore::new(args.concurrency));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(reports.len());
-    for report in reports {
+    let pace = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
+    for (index, report) in reports.into_iter().enumerate() {
+        if let Some(pace) = pace {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(
+                started + pace * index as u32,
+            ))
+            .await;
+        }
         let permit = limit.clone().acquire_owned().await?;
         let client = client.clone();
         let url = format!("{}/v1/reports", pipeline.ingest_url);
@@ -204,8 +214,13 @@ async fn main() -> anyhow::Result<()> {
         };
     let total_seconds = started.elapsed().as_secs_f64();
 
+    let pacing = if args.rate > 0.0 {
+        format!("paced at {} reports/s", args.rate)
+    } else {
+        "unpaced".to_owned()
+    };
     println!(
-        "precursor-watch loadgen: {} reports, {} in flight, {:.0}% with a scheduled chemical",
+        "precursor-watch loadgen: {} reports, {} in flight, {pacing}, {:.0}% with a scheduled chemical",
         args.reports,
         args.concurrency,
         args.suspicious_share * 100.0

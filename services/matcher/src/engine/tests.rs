@@ -214,3 +214,18 @@ fn an_hs_code_identifies_only_when_no_other_entry_shares_it() {
     );
     assert!(screen(&engine, "Product 4711", None, Some("293339")).is_empty());
 }
+
+#[test]
+fn catalogue_word_order_is_read() {
+    let engine = engine();
+    assert_eq!(
+        ids(&engine, "Permanganate, potassium, ACS", None),
+        vec!["potassium_permanganate"]
+    );
+    assert_eq!(
+        ids(&engine, "Acid, phenylacetic 99%", None),
+        vec!["phenylacetic_acid"]
+    );
+    // "Acid, acetic" is acetic acid, not a listed substance.
+    assert!(ids(&engine, "Acid, acetic glacial", None).is_empty());
+}
