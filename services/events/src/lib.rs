@@ -50,5 +50,11 @@ pub fn now_micros() -> i64 {
     i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// Seconds from a timestamp of the events (microseconds since the Unix epoch) until now; zero
+/// for a timestamp in the future or out of range.
+pub fn seconds_since(micros: i64) -> f64 {
+    now_micros().saturating_sub(micros).max(0) as f64 / 1e6
+}
+
 #[cfg(test)]
 mod schema_pins;

@@ -73,11 +73,9 @@ impl Handler for ScreenReports {
                     .inc();
             }
         }
-        let waited = events::now_micros()
-            .saturating_sub(report.submitted_at)
-            .max(0) as f64
-            / 1e6;
-        self.metrics.submit_to_screen_seconds.observe(waited);
+        self.metrics
+            .submit_to_screen_seconds
+            .observe(events::seconds_since(report.submitted_at));
         tracing::info!(
             report_id = report.report_id,
             outcome,

@@ -91,12 +91,9 @@ impl RouteAlerts {
             .delivered
             .with_label_values(&[country, alert.severity.as_str()])
             .inc();
-        let waited = record
-            .delivered_at
-            .saturating_sub(alert.submitted_at)
-            .max(0) as f64
-            / 1e6;
-        self.metrics.submit_to_delivery_seconds.observe(waited);
+        self.metrics
+            .submit_to_delivery_seconds
+            .observe(events::seconds_since(alert.submitted_at));
         tracing::info!(
             alert_id = alert.alert_id,
             report_id = alert.report_id,

@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 continue;
             };
             deliveries += 1;
-            let waited = (events::now_micros() - alert.submitted_at).max(0) as u64;
+            let waited = (events::seconds_since(alert.submitted_at) * 1e6) as u64;
             end_to_end.record(waited).ok();
             first_seen.insert(alert.report_id);
         }
