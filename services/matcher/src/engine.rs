@@ -63,6 +63,31 @@ const CATIONS: &[&str] = &[
     "barium",
 ];
 
+/// Words that, right before a one-word name, make a substituted derivative of it
+/// ("4-amino-1-Boc-piperidine", "N-nitroso...").
+const SUBSTITUENTS: &[&str] = &[
+    "amino",
+    "boc",
+    "cbz",
+    "fmoc",
+    "hydroxy",
+    "oxo",
+    "chloro",
+    "bromo",
+    "fluoro",
+    "iodo",
+    "nitro",
+    "nitroso",
+    "methoxy",
+    "ethoxy",
+    "cyano",
+    "carboxy",
+    "formyl",
+    "acetyl",
+    "benzoyl",
+    "dimethylamino",
+];
+
 /// Words of a medicine's dosage form: with an active substance, the line is a medicinal product.
 const DOSAGE_WORDS: &[&str] = &[
     "tablet",
@@ -197,9 +222,9 @@ impl Engine {
                     entries.push(index);
                 }
             }
-            builder.add(index, &substance.name, PatternKind::Name);
+            builder.add_spellings(index, &substance.name, PatternKind::Name);
             for synonym in &substance.synonyms {
-                builder.add(index, synonym, PatternKind::Synonym);
+                builder.add_spellings(index, synonym, PatternKind::Synonym);
             }
             // Catalogue order: "Permanganate, potassium", "Acid, phenylacetic". Safe for
             // two plain words; longer names change meaning when reordered.
@@ -214,10 +239,10 @@ impl Engine {
                 }
             }
             for (form, _) in &substance.salt_forms {
-                builder.add(index, form, PatternKind::SaltForm);
+                builder.add_spellings(index, form, PatternKind::SaltForm);
             }
             for look_alike in &substance.look_alikes {
-                builder.add(index, look_alike, PatternKind::LookAlike);
+                builder.add_spellings(index, look_alike, PatternKind::LookAlike);
             }
             for stem in acid_stems(substance) {
                 let anion = format!("{stem}ate");
@@ -391,8 +416,9 @@ impl Engine {
             }
             let one_word = !normalized[start..end].contains(' ');
             // "dimethyl ether", "heliotropyl acetone": a substituent makes another compound.
-            let substituted =
-                one_word && before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before);
+            let substituted = one_word
+                && ((before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before))
+                    || SUBSTITUENTS.contains(&before));
             if substituted || matches!(after, "derivative" | "derivatives" | "diisocyanate") {
                 continue;
             }
@@ -550,6 +576,55 @@ struct PatternsBuilder {
 }
 
 impl PatternsBuilder {
+    /// Adds a name with the spellings it is also written in: without the final "e" of its
+    /// "-one", "-ine", "-ide", "-ate" words, as in German and Dutch (Aceton, Ephedrin,
+    /// Propionylchlorid); and for an alkyl glycidate, the other orders ester names take
+    /// ("isopropyl BMK glycidate", "BMK glycidic acid isopropyl ester").
+    fn add_spellings(&mut self, substance: usize, text: &str, kind: PatternKind) {
+        self.add(substance, text, kind);
+        let folded = normalize(text);
+        let words: Vec<&str> = folded.split(' ').collect();
+        let shortened: Vec<&str> = words
+            .iter()
+            .map(|word| {
+                let germanic = ["one", "ine", "ide", "ate", "ene", "yde", "ane"]
+                    .iter()
+                    .any(|end| word.ends_with(end));
+                if germanic && word.len() >= 6 {
+                    &word[..word.len() - 1]
+                } else {
+                    word
+                }
+            })
+            .collect();
+        if shortened != words {
+            self.add(substance, &shortened.join(" "), kind);
+        }
+        if words.len() >= 3 && words.last() == Some(&"glycidate") {
+            let body = &words[..words.len() - 1];
+            let alkyl_words = if body.len() >= 3
+                && matches!(body[body.len() - 2], "tert" | "sec" | "n" | "iso")
+            {
+                2
+            } else {
+                1
+            };
+            let (prefix, alkyl) = body.split_at(body.len() - alkyl_words);
+            if !prefix.is_empty() && ALKYLS.contains(&alkyl.join(" ").as_str()) {
+                let (prefix, alkyl) = (prefix.join(" "), alkyl.join(" "));
+                self.add(substance, &format!("{alkyl} {prefix} glycidate"), kind);
+                self.add(
+                    substance,
+                    &format!("{prefix} glycidic acid {alkyl} ester"),
+                    kind,
+                );
+                if matches!(alkyl.as_str(), "propyl" | "butyl") {
+                    self.add(substance, &format!("{prefix} n {alkyl} glycidate"), kind);
+                }
+            }
+        }
+    }
+
     fn add(&mut self, substance: usize, text: &str, kind: PatternKind) {
         let folded = normalize(text);
         if folded.chars().count() < MIN_NAME_CHARS && kind != PatternKind::SaltWord {

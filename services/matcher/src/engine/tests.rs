@@ -229,3 +229,17 @@ fn catalogue_word_order_is_read() {
     // "Acid, acetic" is acetic acid, not a listed substance.
     assert!(ids(&engine, "Acid, acetic glacial", None).is_empty());
 }
+
+#[test]
+fn substituted_derivatives_and_germanic_spellings() {
+    let engine = engine();
+    assert!(ids(&engine, "4-Amino-1-Boc-piperidine 98%", None).is_empty());
+    assert_eq!(
+        ids(&engine, "Propionylchlorid 99 %", None),
+        vec!["propionyl_chloride"]
+    );
+    assert_eq!(
+        ids(&engine, "Isopropyl BMK glycidate", None),
+        vec!["bmk_isopropyl_glycidate"]
+    );
+}
