@@ -104,9 +104,10 @@ fn precision_and_recall_are_at_least_98_percent() {
     assert!(recall >= 0.98, "recall {recall:.4} below 0.98");
 }
 
-/// A second set, written apart and never used to improve the engine: its figures are the
-/// honest estimate on lines the engine has not seen. Its first run gave precision 0.9245 and
-/// recall 0.8376, short of the 0.98 target; the bars below only keep that from getting worse.
+/// A second set, written apart: its first, blind run gave precision 0.9245 and recall 0.8376.
+/// The classes of its misses (Dutch and German spellings, glycidate name orders, substituted
+/// piperidines) then guided general changes, which raised it to 0.9640 and 0.9145; it is no
+/// longer blind. The bars keep it from getting worse.
 #[test]
 fn held_out_precision_and_recall_do_not_regress() {
     let engine = Engine::new(ReferenceData::builtin().expect("builtin data")).expect("engine");
@@ -120,5 +121,23 @@ fn held_out_precision_and_recall_do_not_regress() {
     assert!(
         recall >= 0.83,
         "held-out recall {recall:.4} fell below its first measure 0.83"
+    );
+}
+
+/// A third set, written while the engine was last changed and run once, blind: precision
+/// 0.9552, recall 0.9697, short of the 0.98 target. The bars keep that from getting worse.
+#[test]
+fn second_held_out_set_does_not_regress() {
+    let engine = Engine::new(ReferenceData::builtin().expect("builtin data")).expect("engine");
+    let Score {
+        precision, recall, ..
+    } = score(&engine, "holdout2", include_str!("data/holdout2.jsonl"));
+    assert!(
+        precision >= 0.95,
+        "second held-out precision {precision:.4} fell below its first measure 0.95"
+    );
+    assert!(
+        recall >= 0.96,
+        "second held-out recall {recall:.4} fell below its first measure 0.96"
     );
 }
