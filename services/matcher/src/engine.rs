@@ -197,6 +197,9 @@ pub struct Engine {
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
     fuzzy: fuzzy::Corrector,
+    /// Per entry: its medicinal-product entry, and, for a medicinal-product entry, its active
+    /// substance; resolved once so that screening a line looks nothing up by name.
+    medicinal: Vec<(Option<usize>, Option<usize>)>,
 }
 
 impl Engine {
@@ -281,6 +284,20 @@ impl Engine {
                 .map(|p| p.substance)
                 .collect::<Vec<_>>(),
         );
+        let position = |id: &str| data.substances.iter().position(|s| s.id == id);
+        let medicinal = data
+            .substances
+            .iter()
+            .map(
+                |substance| match substance.id.strip_suffix(MEDICINAL_SUFFIX) {
+                    Some(active) => (None, position(active)),
+                    None => (
+                        position(&format!("{}{MEDICINAL_SUFFIX}", substance.id)),
+                        None,
+                    ),
+                },
+            )
+            .collect();
         Ok(Self {
             version: data.version,
             substances: data.substances,
@@ -289,6 +306,7 @@ impl Engine {
             automaton,
             patterns: builder.patterns,
             fuzzy,
+            medicinal,
         })
     }
 
@@ -473,15 +491,13 @@ impl Engine {
             .any(|word| DOSAGE_WORDS.contains(&word));
         let mut implied = Vec::new();
         for identification in found.iter() {
-            let id = &self.substances[identification.substance].id;
-            let other = match id.strip_suffix(MEDICINAL_SUFFIX) {
-                Some(active) => Some(active.to_owned()),
-                None if dosage_form => Some(format!("{id}{MEDICINAL_SUFFIX}")),
-                None => None,
+            let (medicinal, active) = self.medicinal[identification.substance];
+            let other = match (active, medicinal) {
+                (Some(active), _) => Some(active),
+                (None, Some(medicinal)) if dosage_form => Some(medicinal),
+                _ => None,
             };
-            if let Some(index) =
-                other.and_then(|other| self.substances.iter().position(|s| s.id == other))
-            {
+            if let Some(index) = other {
                 implied.push(Identification {
                     substance: index,
                     ..identification.clone()
