@@ -88,6 +88,47 @@ const SUBSTITUENTS: &[&str] = &[
     "dimethylamino",
 ];
 
+/// Words that, after a locant after a name, make it a substituent of another compound
+/// ("piperidine-4-carboxylic acid", "piperidine-4-ol").
+const FUNCTIONAL_SUFFIXES: &[&str] = &[
+    "carboxylate",
+    "carboxylic",
+    "carboxamide",
+    "carbonitrile",
+    "carbaldehyde",
+    "carboxaldehyde",
+    "ol",
+    "one",
+    "amine",
+    "methanol",
+    "ethanol",
+    "sulfonic",
+    "sulfonate",
+    "thiol",
+    "yl",
+];
+
+/// Functional-class words that, right after a name, make another compound of it ("acetone
+/// cyanohydrin", "methyl ethyl ketone peroxide", "acetone oxime").
+const FUNCTIONAL_CLASS_WORDS: &[&str] = &[
+    "cyanohydrin",
+    "peroxide",
+    "oxime",
+    "hydrazone",
+    "semicarbazone",
+    "thiosemicarbazone",
+    "azine",
+    "acetal",
+    "ketal",
+    "imine",
+    "sulfonic",
+    "sulphonic",
+    "sulfonyl",
+    "sulfonate",
+    "sulphonate",
+    "sulfonamide",
+];
+
 /// Words of a medicine's dosage form: with an active substance, the line is a medicinal product.
 const DOSAGE_WORDS: &[&str] = &[
     "tablet",
@@ -107,6 +148,22 @@ const DOSAGE_WORDS: &[&str] = &[
     "drops",
     "spray",
     "lozenges",
+    // French, German, Spanish, Italian, Dutch, Polish.
+    "comprime",
+    "comprimes",
+    "gelule",
+    "gelules",
+    "sirop",
+    "tabletten",
+    "kapseln",
+    "comprimidos",
+    "capsulas",
+    "jarabe",
+    "compresse",
+    "capsule",
+    "sciroppo",
+    "tabletki",
+    "kapsulki",
 ];
 
 /// Id suffix of the entries for medicinal products that contain a listed substance.
@@ -432,12 +489,7 @@ impl Engine {
             if pattern.needs_free_start && before.chars().any(char::is_alphabetic) {
                 continue;
             }
-            let one_word = !normalized[start..end].contains(' ');
-            // "dimethyl ether", "heliotropyl acetone": a substituent makes another compound.
-            let substituted = one_word
-                && ((before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before))
-                    || SUBSTITUENTS.contains(&before));
-            if substituted || matches!(after, "derivative" | "derivatives" | "diisocyanate") {
+            if is_derivative(normalized, start, end, before, after) {
                 continue;
             }
             let covered = whole_words.iter().any(|other| {
@@ -557,6 +609,55 @@ impl Compact {
     }
 }
 
+/// Whether the words around a name found at `start..end` of the folded text make it part of
+/// another compound's name, as a chemist reads them:
+/// - a substituent right before a one-word name: "dimethyl ether", "heliotropyl acetone",
+///   "4-phenyl-2-butanone", "N-nitroso...";
+/// - an alkyl with a locant before it: "1-methyl-4-piperidone", "3-methyl-2-butanone";
+/// - "N-" before an alkyl: "methyl N-methylanthranilate" (n-propyl and n-butyl are plain
+///   alkyls);
+/// - a locant and a functional suffix after it: "piperidine-4-carboxylate";
+/// - a functional-class word after it: "acetone cyanohydrin", "methyl ethyl ketone peroxide"
+///   (but "diethyl ether, peroxide-free" is the ether).
+fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after: &str) -> bool {
+    let name = &normalized[start..end];
+    // A leading locant belongs to the name: "2 butanone" is one name word.
+    let name_words = name.split(' ').skip_while(|word| is_locant(word)).count();
+    let substituent = (before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before))
+        || SUBSTITUENTS.contains(&before);
+    if name_words == 1 && substituent {
+        return true;
+    }
+    let mut preceding = normalized[..start].split_whitespace().rev();
+    let _ = preceding.next();
+    let before_before = preceding.next().unwrap_or_default();
+    if ALKYLS.contains(&before) && is_locant(before_before) && before_before != "n" {
+        return true;
+    }
+    if before == "n" {
+        let first = name.split(' ').next().unwrap_or_default();
+        let plain_alkyl = ["propyl", "butyl"].iter().any(|a| first.starts_with(a));
+        if ALKYLS.iter().any(|a| first.starts_with(a)) && !plain_alkyl {
+            return true;
+        }
+    }
+    let mut following = normalized[end..].split_whitespace();
+    let _ = following.next();
+    let after_after = following.next().unwrap_or_default();
+    if is_locant(after) && after != "n" && FUNCTIONAL_SUFFIXES.contains(&after_after) {
+        return true;
+    }
+    matches!(after, "derivative" | "derivatives" | "diisocyanate")
+        || (FUNCTIONAL_CLASS_WORDS.contains(&after) && after_after != "free")
+}
+
+/// A position number in a systematic name: "4" in "piperidine-4-carboxylate", "N" in
+/// "N-methyl".
+fn is_locant(word: &str) -> bool {
+    matches!(word, "n" | "o")
+        || (word.len() == 1 && word.bytes().all(|b| (b'1'..=b'9').contains(&b)))
+}
+
 /// Keeps the first (strongest) identification of each substance.
 fn push_unique(found: &mut Vec<Identification>, identification: Identification) {
     if !found
@@ -581,6 +682,22 @@ fn acid_stems(substance: &Substance) -> Vec<String> {
     stems
 }
 
+/// The folded text with each word respelled where `respell` says, when any word was.
+fn respell(folded: &str, respell: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = folded
+        .split(' ')
+        .map(|word| match respell(word) {
+            Some(spelling) => {
+                changed = true;
+                spelling
+            }
+            None => word.to_owned(),
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
 #[derive(Default)]
 struct PatternsBuilder {
     /// The patterns without spaces, as the automaton matches them.
@@ -592,30 +709,15 @@ struct PatternsBuilder {
 }
 
 impl PatternsBuilder {
-    /// Adds a name with the spellings it is also written in: without the final "e" of its
-    /// "-one", "-ine", "-ide", "-ate" words, as in German and Dutch (Aceton, Ephedrin,
-    /// Propionylchlorid); and for an alkyl glycidate, the other orders ester names take
-    /// ("isopropyl BMK glycidate", "BMK glycidic acid isopropyl ester").
+    /// Adds a name with the spellings it is also written in: for an alkyl glycidate, the other
+    /// orders ester names take ("isopropyl BMK glycidate", "BMK glycidic acid isopropyl ester");
+    /// and each of those without the final "e" of its "-one", "-ine", "-ole", "-ate" words, as
+    /// in German and Dutch (Aceton, Ephedrin, Safrol), and with Dutch "-aat" for "-ate"
+    /// (glycidaat).
     fn add_spellings(&mut self, substance: usize, text: &str, kind: PatternKind) {
-        self.add(substance, text, kind);
         let folded = normalize(text);
+        let mut orders = vec![folded.clone()];
         let words: Vec<&str> = folded.split(' ').collect();
-        let shortened: Vec<&str> = words
-            .iter()
-            .map(|word| {
-                let germanic = ["one", "ine", "ide", "ate", "ene", "yde", "ane"]
-                    .iter()
-                    .any(|end| word.ends_with(end));
-                if germanic && word.len() >= 6 {
-                    &word[..word.len() - 1]
-                } else {
-                    word
-                }
-            })
-            .collect();
-        if shortened != words {
-            self.add(substance, &shortened.join(" "), kind);
-        }
         if words.len() >= 3 && words.last() == Some(&"glycidate") {
             let body = &words[..words.len() - 1];
             let alkyl_words = if body.len() >= 3
@@ -628,15 +730,27 @@ impl PatternsBuilder {
             let (prefix, alkyl) = body.split_at(body.len() - alkyl_words);
             if !prefix.is_empty() && ALKYLS.contains(&alkyl.join(" ").as_str()) {
                 let (prefix, alkyl) = (prefix.join(" "), alkyl.join(" "));
-                self.add(substance, &format!("{alkyl} {prefix} glycidate"), kind);
-                self.add(
-                    substance,
-                    &format!("{prefix} glycidic acid {alkyl} ester"),
-                    kind,
-                );
+                orders.push(format!("{alkyl} {prefix} glycidate"));
+                orders.push(format!("{prefix} glycidic acid {alkyl} ester"));
                 if matches!(alkyl.as_str(), "propyl" | "butyl") {
-                    self.add(substance, &format!("{prefix} n {alkyl} glycidate"), kind);
+                    orders.push(format!("{prefix} n {alkyl} glycidate"));
                 }
+            }
+        }
+        for order in orders {
+            self.add(substance, &order, kind);
+            let shortened = respell(&order, |word| {
+                let germanic = ["one", "ine", "ide", "ate", "ene", "yde", "ane", "ole"]
+                    .iter()
+                    .any(|end| word.ends_with(end));
+                (germanic && word.len() >= 6).then(|| word[..word.len() - 1].to_owned())
+            });
+            let dutch = respell(&order, |word| {
+                (word.len() >= 6 && word.ends_with("ate"))
+                    .then(|| format!("{}aat", &word[..word.len() - 3]))
+            });
+            for spelling in [shortened, dutch].into_iter().flatten() {
+                self.add(substance, &spelling, kind);
             }
         }
     }

@@ -1,12 +1,19 @@
 //! Misspellings: a word that is no known word gets corrected to the one listed name word it is
 //! one edit away from (two for long words), unless a look-alike chemical's word is as close.
+//! A word that only occurs in longer names ("piperonyl" of "piperonyl butoxide"), and any short
+//! word ("acd", "ehter"), counts only beside another word of such a name ("phenylacetic acd",
+//! "diethyl ehter"): elsewhere it neither corrects nor stands in the way of a correction.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::PatternKind;
 
-/// Words shorter than this are never corrected.
+/// Words shorter than this are corrected only beside a word of the same listed name.
 const MIN_WORD_CHARS: usize = 6;
+/// Words shorter than this are never corrected.
+const MIN_SHORT_WORD_CHARS: usize = 3;
+/// Listed names' words shorter than this are never a correction.
+const MIN_SHORT_TARGET_CHARS: usize = 4;
 /// Words at least this long may be two edits away.
 const TWO_EDITS_FROM: usize = 10;
 
@@ -218,58 +225,95 @@ const COMMON: &[&str] = &[
 pub(super) struct Corrector {
     /// Every word of every pattern, look-alikes included: never corrected.
     known: HashSet<String>,
-    /// Candidate words, whether each belongs to a look-alike only, and the entries whose names
-    /// use it.
-    words: Vec<(String, bool, Vec<usize>)>,
+    /// Candidate words.
+    words: Vec<Target>,
     /// Each word with up to two letters deleted (one for short words) -> the words.
     deletes: HashMap<String, Vec<u32>>,
     /// (first letter, length) of every candidate word: a word with no candidate of the same
     /// first letter and a length within two is not looked up further.
     shapes: HashSet<(char, usize)>,
+    /// The companions of the short candidate words: a short word with none of them beside it
+    /// is not looked up further.
+    short_companions: HashSet<String>,
+}
+
+/// A word a misspelling may be corrected to, or that stands in the way of a correction.
+#[derive(Default)]
+struct Target {
+    word: String,
+    /// Only look-alikes use it.
+    look_alike: bool,
+    /// The entries whose names use it.
+    substances: Vec<usize>,
+    /// The other words of the names it occurs in.
+    companions: HashSet<String>,
+    /// It is a name by itself (a one-word pattern).
+    alone: bool,
+}
+
+impl Target {
+    /// Whether it applies where `neighbours` stand beside the misspelled word: a short word,
+    /// or a word only of longer names, needs one of its companions there.
+    fn applies(&self, neighbours: [&str; 2]) -> bool {
+        let short = self.word.chars().count() < MIN_WORD_CHARS;
+        let needs_company = short || !self.alone;
+        !needs_company
+            || neighbours
+                .iter()
+                .any(|word| self.companions.contains(*word))
+    }
 }
 
 impl Corrector {
     pub(super) fn new(texts: &[String], kinds: &[PatternKind], substances: &[usize]) -> Self {
         let mut known: HashSet<String> = COMMON.iter().map(|word| (*word).to_owned()).collect();
-        let mut targets: HashMap<String, (bool, Vec<usize>)> = HashMap::default();
+        let mut targets: HashMap<String, Target> = HashMap::default();
         for ((text, kind), substance) in texts.iter().zip(kinds).zip(substances) {
-            for word in text.split(' ') {
-                known.insert(word.to_owned());
-                let eligible =
-                    word.chars().count() >= MIN_WORD_CHARS && word.chars().all(char::is_alphabetic);
+            let words: Vec<&str> = text.split(' ').collect();
+            for word in &words {
+                known.insert((*word).to_owned());
+                let eligible = word.chars().count() >= MIN_SHORT_TARGET_CHARS
+                    && word.chars().all(char::is_alphabetic);
                 if !eligible {
                     continue;
                 }
                 let look_alike = *kind == PatternKind::LookAlike;
-                let entry = targets
-                    .entry(word.to_owned())
-                    .or_insert((look_alike, Vec::new()));
+                let target = targets.entry((*word).to_owned()).or_insert(Target {
+                    word: (*word).to_owned(),
+                    look_alike,
+                    ..Target::default()
+                });
                 // A word of a listed name is a target even when a look-alike shares it.
-                entry.0 &= look_alike;
-                if !look_alike && !entry.1.contains(substance) {
-                    entry.1.push(*substance);
+                target.look_alike &= look_alike;
+                if !look_alike && !target.substances.contains(substance) {
+                    target.substances.push(*substance);
                 }
+                target.alone |= words.len() == 1;
+                target.companions.extend(
+                    words
+                        .iter()
+                        .filter(|other| *other != word)
+                        .map(|other| (*other).to_owned()),
+                );
             }
         }
-        let mut words: Vec<(String, bool, Vec<usize>)> = targets
-            .into_iter()
-            .map(|(word, (look_alike, substances))| (word, look_alike, substances))
-            .collect();
-        words.sort();
+        let mut words: Vec<Target> = targets.into_values().collect();
+        words.sort_by(|a, b| a.word.cmp(&b.word));
         let mut deletes: HashMap<String, Vec<u32>> = HashMap::default();
         let mut shapes: HashSet<(char, usize)> = HashSet::default();
-        for (id, (word, _, _)) in words.iter().enumerate() {
-            let first = word.chars().next().unwrap_or(' ');
-            let length = word.chars().count();
+        let short_companions = words
+            .iter()
+            .filter(|target| target.word.chars().count() < MIN_WORD_CHARS)
+            .flat_map(|target| target.companions.iter().cloned())
+            .collect();
+        for (id, target) in words.iter().enumerate() {
+            let first = target.word.chars().next().unwrap_or(' ');
+            let length = target.word.chars().count();
             for nearby in length.saturating_sub(2)..=length + 2 {
                 shapes.insert((first, nearby));
             }
-            let depth = if word.chars().count() >= TWO_EDITS_FROM {
-                2
-            } else {
-                1
-            };
-            for variant in deletions(word, depth) {
+            let depth = if length >= TWO_EDITS_FROM { 2 } else { 1 };
+            for variant in deletions(&target.word, depth) {
                 deletes.entry(variant).or_default().push(id as u32);
             }
         }
@@ -278,17 +322,23 @@ impl Corrector {
             words,
             deletes,
             shapes,
+            short_companions,
         }
     }
 
     /// The text with its misspelled words corrected, and a score (1 minus the edits per
     /// character), when anything was corrected.
     pub(super) fn correct(&self, normalized: &str) -> Option<(String, f64)> {
-        let mut corrected = Vec::new();
+        let words: Vec<&str> = normalized.split(' ').collect();
+        let mut corrected = Vec::with_capacity(words.len());
         let mut edits = 0usize;
         let mut corrected_chars = 0usize;
-        for word in normalized.split(' ') {
-            match self.correct_word(word) {
+        for (index, word) in words.iter().enumerate() {
+            let neighbours = [
+                index.checked_sub(1).map_or("", |i| words[i]),
+                words.get(index + 1).copied().unwrap_or(""),
+            ];
+            match self.correct_word(word, neighbours) {
                 Some((target, distance)) => {
                     edits += distance;
                     corrected_chars += target.chars().count();
@@ -304,9 +354,9 @@ impl Corrector {
         Some((corrected.join(" "), score))
     }
 
-    fn correct_word<'a>(&'a self, word: &str) -> Option<(&'a str, usize)> {
+    fn correct_word<'a>(&'a self, word: &str, neighbours: [&str; 2]) -> Option<(&'a str, usize)> {
         let length = word.chars().count();
-        if length < MIN_WORD_CHARS
+        if length < MIN_SHORT_WORD_CHARS
             || !word.chars().all(char::is_alphabetic)
             || self.known.contains(word)
         {
@@ -315,6 +365,13 @@ impl Corrector {
         // A misspelled first letter is not corrected: it keeps this look-up cheap.
         let first = word.chars().next().unwrap_or(' ');
         if !self.shapes.contains(&(first, length)) {
+            return None;
+        }
+        if length < MIN_WORD_CHARS
+            && !neighbours
+                .iter()
+                .any(|word| self.short_companions.contains(*word))
+        {
             return None;
         }
         let allowed = if length >= TWO_EDITS_FROM { 2 } else { 1 };
@@ -341,12 +398,12 @@ impl Corrector {
         let mut tied = false;
         let mut closest_look_alike = usize::MAX;
         for id in candidates {
-            let (candidate, look_alike, substances) = &self.words[id as usize];
-            let distance = strsim::damerau_levenshtein(word, candidate);
-            if distance > allowed {
+            let target = &self.words[id as usize];
+            let distance = strsim::damerau_levenshtein(word, &target.word);
+            if distance > allowed || !target.applies(neighbours) {
                 continue;
             }
-            if *look_alike {
+            if target.look_alike {
                 closest_look_alike = closest_look_alike.min(distance);
                 continue;
             }
@@ -355,10 +412,10 @@ impl Corrector {
                 // Two words as close: ambiguous, unless both name the same entries
                 // ("nitroethane", "nitroetano").
                 Some((_, best_distance, best_substances)) if distance == best_distance => {
-                    tied |= best_substances != substances.as_slice();
+                    tied |= best_substances != target.substances.as_slice();
                 }
                 _ => {
-                    best = Some((candidate.as_str(), distance, substances.as_slice()));
+                    best = Some((target.word.as_str(), distance, target.substances.as_slice()));
                     tied = false;
                 }
             }

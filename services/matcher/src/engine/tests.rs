@@ -243,3 +243,77 @@ fn substituted_derivatives_and_germanic_spellings() {
         vec!["bmk_isopropyl_glycidate"]
     );
 }
+
+#[test]
+fn locants_functional_suffixes_and_class_words_make_derivatives() {
+    let engine = engine();
+    for derivative in [
+        "1-Methyl-4-piperidone 98%",
+        "Ethyl piperidine-4-carboxylate",
+        "Acetone cyanohydrin 98%",
+        "MEKP hardener (methyl ethyl ketone peroxide 33%)",
+        "Methyl N-methylanthranilate FCC",
+        "Benzylacetone (4-phenyl-2-butanone)",
+        "3-Methyl-2-butanone",
+    ] {
+        assert!(
+            ids(&engine, derivative, None).is_empty(),
+            "{derivative}: {:?}",
+            ids(&engine, derivative, None)
+        );
+    }
+    // The plain names stay what they are.
+    assert_eq!(
+        ids(&engine, "Diethyl ether, peroxide-free, 2.5 l", None),
+        vec!["ethyl_ether"]
+    );
+    assert_eq!(ids(&engine, "4-Piperidone HCl", None), vec!["4piperidone"]);
+    assert_eq!(
+        ids(&engine, "n-Butyl phenylacetate 98%", None),
+        vec!["phenylacetic_acid"]
+    );
+    assert_eq!(ids(&engine, "Acetone 99% 200 l", None), vec!["acetone"]);
+}
+
+#[test]
+fn short_words_are_corrected_only_beside_the_rest_of_their_name() {
+    let engine = engine();
+    assert_eq!(
+        screen(&engine, "Phenylacetic acd 99%", None, None),
+        vec![("phenylacetic_acid".into(), MatchKind::Fuzzy)]
+    );
+    assert_eq!(
+        ids(&engine, "Diethyl ehter 99%, 20 L", None),
+        vec!["ethyl_ether"]
+    );
+    // "acd" alone is no acid of anything.
+    assert!(ids(&engine, "ACD buffer 5 l", None).is_empty());
+    // "piperonyl" is a look-alike only beside "butoxide": elsewhere "piperonel" is piperonal.
+    assert_eq!(ids(&engine, "Piperonel 99%", None), vec!["piperonal"]);
+    assert!(ids(&engine, "Piperonel butoxide 95%", None).is_empty());
+}
+
+#[test]
+fn foreign_dosage_forms_and_spellings() {
+    let engine = engine();
+    assert_eq!(
+        ids(
+            &engine,
+            "Comprimés ibuprofène 200 mg / pseudoéphédrine 30 mg",
+            None
+        ),
+        vec!["pseudoephedrine", "pseudoephedrine_medicinal_products"]
+    );
+    assert_eq!(
+        ids(&engine, "PMK-isobutylglycidaat 1 kg", None),
+        vec!["pmk_isobutyl_glycidate"]
+    );
+    assert_eq!(
+        ids(&engine, "Isopropyl-PMK-glycidat 2 kg", None),
+        vec!["pmk_isopropyl_glycidate"]
+    );
+    assert_eq!(
+        ids(&engine, "5-Allyl-1,3-benzodioxol 98%", None),
+        vec!["safrole"]
+    );
+}
