@@ -127,6 +127,21 @@ const FUNCTIONAL_CLASS_WORDS: &[&str] = &[
     "sulfonate",
     "sulphonate",
     "sulfonamide",
+    "amide",
+    "diethylamide",
+    "hydrazide",
+    "anilide",
+];
+
+/// The class words a catalogue lists a name under ("Ketone, methyl isobutyl").
+const CLASS_WORDS: &[&str] = &[
+    "ketone",
+    "acid",
+    "ether",
+    "anhydride",
+    "chloride",
+    "cyanide",
+    "bromide",
 ];
 
 /// Words of a medicine's dosage form: with an active substance, the line is a medicinal product.
@@ -164,6 +179,11 @@ const DOSAGE_WORDS: &[&str] = &[
     "sciroppo",
     "tabletki",
     "kapsulki",
+    "filmtabletten",
+    "brausetabletten",
+    "retardtabletten",
+    "granulat",
+    "nasenspray",
 ];
 
 /// Id suffix of the entries for medicinal products that contain a listed substance.
@@ -251,6 +271,8 @@ pub struct Engine {
     substances: Vec<Substance>,
     by_cas: HashMap<String, Vec<usize>>,
     by_code: HashMap<String, Vec<usize>>,
+    /// Look-alike chemicals' CAS numbers -> the entries they must not be read as.
+    by_look_alike_cas: HashMap<String, Vec<usize>>,
     automaton: AhoCorasick,
     patterns: Vec<Pattern>,
     fuzzy: fuzzy::Corrector,
@@ -264,8 +286,15 @@ impl Engine {
     pub fn new(data: ReferenceData) -> anyhow::Result<Self> {
         let mut by_cas: HashMap<String, Vec<usize>> = HashMap::default();
         let mut by_code: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut by_look_alike_cas: HashMap<String, Vec<usize>> = HashMap::default();
         let mut builder = PatternsBuilder::default();
         for (index, substance) in data.substances.iter().enumerate() {
+            for cas in &substance.look_alike_cas {
+                by_look_alike_cas
+                    .entry(cas.as_str().to_owned())
+                    .or_default()
+                    .push(index);
+            }
             let forms_cas = substance
                 .salt_forms
                 .iter()
@@ -295,6 +324,15 @@ impl Engine {
                         |word: &str| word.len() >= 4 && word.chars().all(char::is_alphabetic);
                     if plain(first) && plain(second) && !second.contains(' ') {
                         builder.add(index, &format!("{second} {first}"), PatternKind::Synonym);
+                    }
+                }
+            }
+            // "Ketone, methyl ethyl", "Acid, N-acetylanthranilic": the class word first.
+            for name in std::iter::once(&substance.name).chain(&substance.synonyms) {
+                let folded = normalize(name);
+                if let Some((rest, last)) = folded.rsplit_once(' ') {
+                    if rest.contains(' ') && CLASS_WORDS.contains(&last) {
+                        builder.add(index, &format!("{last} {rest}"), PatternKind::Synonym);
                     }
                 }
             }
@@ -360,6 +398,7 @@ impl Engine {
             substances: data.substances,
             by_cas,
             by_code,
+            by_look_alike_cas,
             automaton,
             patterns: builder.patterns,
             fuzzy,
@@ -400,7 +439,9 @@ impl Engine {
         }
         let normalized = normalize(line.description);
         let mut names = self.find_names(&normalized);
-        if names.is_empty() {
+        // A valid CAS number says what the line is more precisely than a guess at a misspelling.
+        let cas_given = matches!(cas, CasField::Valid(_));
+        if names.is_empty() && !cas_given {
             if let Some((corrected, score)) = self.fuzzy.correct(&normalized) {
                 names = self.find_names(&corrected);
                 for identification in &mut names {
@@ -409,13 +450,20 @@ impl Engine {
                 }
             }
         }
+        // The CAS field names a look-alike: the description's resemblance to the entry is
+        // just that ("3-chloropropiophenone" with the CAS of beta-chloropropiophenone).
+        if let CasField::Valid(number) = &cas {
+            if let Some(entries) = self.by_look_alike_cas.get(number.as_str()) {
+                names.retain(|identification| !entries.contains(&identification.substance));
+            }
+        }
         for identification in names {
             push_unique(&mut found, identification);
         }
-        self.add_implied(&mut found, &normalized);
         if let Some(code) = line.hs_code {
             self.add_code(&mut found, code);
         }
+        self.add_implied(&mut found, &normalized);
         LineResult {
             identifications: found,
             cas,
@@ -435,9 +483,16 @@ impl Engine {
         }
     }
 
-    /// An HS or CN code identifies a substance only when no other entry shares it.
+    /// An HS or CN code identifies a substance only when no other entry shares it and it is no
+    /// residual "other" subdivision (HS subheadings ending in 9, CN subdivisions 9x), which
+    /// covers unlisted chemicals as well.
     fn add_code(&self, found: &mut Vec<Identification>, code: &str) {
         let digits: String = code.chars().filter(char::is_ascii_digit).collect();
+        let residual =
+            digits.as_bytes().get(5) == Some(&b'9') || digits.as_bytes().get(6) == Some(&b'9');
+        if residual {
+            return;
+        }
         let candidates = self
             .by_code
             .get(&digits)
@@ -617,8 +672,9 @@ impl Compact {
 /// - "N-" before an alkyl: "methyl N-methylanthranilate" (n-propyl and n-butyl are plain
 ///   alkyls);
 /// - a locant and a functional suffix after it: "piperidine-4-carboxylate";
-/// - a functional-class word after it: "acetone cyanohydrin", "methyl ethyl ketone peroxide"
-///   (but "diethyl ether, peroxide-free" is the ether).
+/// - a functional-class word after it: "acetone cyanohydrin", "methyl ethyl ketone peroxide",
+///   "lysergic acid amide" (but "diethyl ether, peroxide-free" is the ether);
+/// - "free" after it: "safrole-free camphor oil" has none.
 fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after: &str) -> bool {
     let name = &normalized[start..end];
     // A leading locant belongs to the name: "2 butanone" is one name word.
@@ -647,7 +703,10 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
     if is_locant(after) && after != "n" && FUNCTIONAL_SUFFIXES.contains(&after_after) {
         return true;
     }
-    matches!(after, "derivative" | "derivatives" | "diisocyanate")
+    // "safrole-free", "acetone-free": the line says the name is absent ("free base" is not).
+    let absent = after == "free" && !matches!(after_after, "base" | "acid" | "flowing");
+    absent
+        || matches!(after, "derivative" | "derivatives" | "diisocyanate")
         || (FUNCTIONAL_CLASS_WORDS.contains(&after) && after_after != "free")
 }
 

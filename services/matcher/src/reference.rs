@@ -24,6 +24,9 @@ pub struct Substance {
     pub salt_forms: Vec<(String, Option<CasNumber>)>,
     /// Names of other chemicals this entry must not be confused with.
     pub look_alikes: Vec<String>,
+    /// CAS numbers of those chemicals: a line whose CAS field carries one is that chemical,
+    /// whatever its description resembles.
+    pub look_alike_cas: Vec<CasNumber>,
     /// HS 6-digit and EU CN 8-digit codes, digits only.
     pub codes: Vec<String>,
     pub classifications: Vec<Classification>,
@@ -82,6 +85,8 @@ struct Row {
     confidential: String,
     #[serde(default)]
     look_alikes: String,
+    #[serde(default)]
+    look_alike_cas: String,
 }
 
 const UN_BASIS: &str = "1988 UN Convention against Illicit Traffic in Narcotic Drugs and Psychotropic Substances, art. 12";
@@ -120,6 +125,13 @@ impl ReferenceData {
                 .map(|text| {
                     CasNumber::parse(text)
                         .with_context(|| format!("reference data line {line}: CAS {text}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let look_alike_cas = split_list(&row.look_alike_cas)
+                .map(|text| {
+                    CasNumber::parse(text).with_context(|| {
+                        format!("reference data line {line}: look-alike CAS {text}")
+                    })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let mut salt_forms = Vec::new();
@@ -180,6 +192,7 @@ impl ReferenceData {
                 look_alikes: split_list(&row.look_alikes)
                     .flat_map(alternatives)
                     .collect(),
+                look_alike_cas,
                 confidential: row.confidential.trim() == "yes",
                 id: row.id,
                 name: alternatives(&row.name)

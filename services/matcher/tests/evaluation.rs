@@ -137,3 +137,12 @@ fn held_out_precision_and_recall_do_not_regress() {
 fn second_held_out_set_does_not_regress() {
     assert_floors("holdout2", include_str!("data/holdout2.jsonl"), 0.98, 0.98);
 }
+
+/// A fourth set, written by another hand after the third's changes and run once, blind:
+/// precision 0.9388, recall 0.9436. Its misses (residual "other" HS/CN codes read as
+/// identifying, "safrole-free", a look-alike's CAS in the CAS field, names in more languages)
+/// guided the next changes. No longer blind: the floors keep it where it is.
+#[test]
+fn third_held_out_set() {
+    assert_floors("holdout3", include_str!("data/holdout3.jsonl"), 0.98, 0.98);
+}

@@ -330,7 +330,8 @@ impl Corrector {
     /// character), when anything was corrected.
     pub(super) fn correct(&self, normalized: &str) -> Option<(String, f64)> {
         let words: Vec<&str> = normalized.split(' ').collect();
-        let mut corrected = Vec::with_capacity(words.len());
+        // Built only once a word is corrected: most lines have nothing to correct.
+        let mut corrected: Option<Vec<&str>> = None;
         let mut edits = 0usize;
         let mut corrected_chars = 0usize;
         for (index, word) in words.iter().enumerate() {
@@ -338,18 +339,13 @@ impl Corrector {
                 index.checked_sub(1).map_or("", |i| words[i]),
                 words.get(index + 1).copied().unwrap_or(""),
             ];
-            match self.correct_word(word, neighbours) {
-                Some((target, distance)) => {
-                    edits += distance;
-                    corrected_chars += target.chars().count();
-                    corrected.push(target);
-                }
-                None => corrected.push(word),
+            if let Some((target, distance)) = self.correct_word(word, neighbours) {
+                edits += distance;
+                corrected_chars += target.chars().count();
+                corrected.get_or_insert_with(|| words.clone())[index] = target;
             }
         }
-        if edits == 0 {
-            return None;
-        }
+        let corrected = corrected?;
         let score = 1.0 - edits as f64 / corrected_chars.max(1) as f64;
         Some((corrected.join(" "), score))
     }

@@ -317,3 +317,52 @@ fn foreign_dosage_forms_and_spellings() {
         vec!["safrole"]
     );
 }
+
+#[test]
+fn a_residual_other_code_identifies_nothing() {
+    let engine = engine();
+    assert!(screen(&engine, "Intermediate", None, Some("2932.99.00")).is_empty());
+    assert!(screen(&engine, "Amide", None, Some("29242970")).is_empty());
+    assert_eq!(
+        ids(&engine, "Pharmaceutical tablets, cold remedy", None).len(),
+        0,
+        "no code, no name: nothing"
+    );
+    let with_code: Vec<String> = screen(&engine, "Cold remedy tablets", None, Some("3004.42"))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(
+        with_code,
+        vec!["pseudoephedrine_medicinal_products", "pseudoephedrine"]
+    );
+}
+
+#[test]
+fn a_look_alike_cas_or_a_valid_cas_outweighs_the_description() {
+    let engine = engine();
+    // The name reads as 3'-chloropropiophenone; the CAS is beta-chloropropiophenone's.
+    assert!(ids(&engine, "3-Chloropropiophenone 98%", Some("936-59-4")).is_empty());
+    assert_eq!(
+        ids(&engine, "3-Chloropropiophenone 98%", None),
+        vec!["chloropropiophenone_3"]
+    );
+    // "chloroethyl" is one letter from "chloromethyl"; the CAS says which it is.
+    assert!(ids(&engine, "(2-Chloroethyl)benzene", Some("622-24-2")).is_empty());
+}
+
+#[test]
+fn absent_and_catalogue_inverted_names() {
+    let engine = engine();
+    assert!(ids(&engine, "Camphor oil white, safrole-free", None).is_empty());
+    assert!(ids(&engine, "Acetone-free nail polish remover", None).is_empty());
+    assert_eq!(
+        ids(&engine, "Pseudoephedrine free base 99%", None),
+        vec!["pseudoephedrine"]
+    );
+    assert_eq!(
+        ids(&engine, "Ketone, methyl ethyl - 200 l drum", None),
+        vec!["mek"]
+    );
+    assert!(ids(&engine, "D-Lysergic acid amide (ergine)", None).is_empty());
+}

@@ -61,6 +61,8 @@ pub fn normalize(text: &str) -> String {
 /// Pieces of the text written like a CAS number: 2 to 7 digits, hyphen, 2 digits, hyphen, 1 digit.
 pub fn cas_candidates(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        // Most pieces are empty (one per letter): drop them before anything else.
+        .filter(|piece| piece.len() >= 6)
         .map(|piece| piece.trim_matches('-'))
         .filter(|piece| {
             // Cheap tests first: most pieces are empty or a plain number.
