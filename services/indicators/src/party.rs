@@ -1,0 +1,201 @@
+//! Recognising one buyer across suppliers: registration numbers and names normalised the same
+//! way whoever reports them.
+
+use unicode_normalization::UnicodeNormalization as _;
+
+/// Words of company names that say only the legal form.
+const LEGAL_FORMS: &[&str] = &[
+    "ab",
+    "ag",
+    "aps",
+    "as",
+    "bv",
+    "bvba",
+    "co",
+    "company",
+    "corp",
+    "corporation",
+    "cv",
+    "doo",
+    "eirl",
+    "gmbh",
+    "inc",
+    "incorporated",
+    "kft",
+    "kg",
+    "limited",
+    "llc",
+    "llp",
+    "ltd",
+    "mbh",
+    "nv",
+    "oy",
+    "oyj",
+    "plc",
+    "pty",
+    "sa",
+    "sae",
+    "sarl",
+    "sas",
+    "spa",
+    "sro",
+    "srl",
+    "the",
+    "ug",
+    "zoo",
+];
+
+/// How a buyer is keyed: by registration number where one is given, else by name, always with
+/// the country.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PartyKey {
+    Registration { country: String, number: String },
+    Name { country: String, name: String },
+}
+
+impl PartyKey {
+    /// The kind stored with the key: `registration` or `name`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PartyKey::Registration { .. } => "registration",
+            PartyKey::Name { .. } => "name",
+        }
+    }
+
+    /// The country of the key.
+    pub fn country(&self) -> &str {
+        match self {
+            PartyKey::Registration { country, .. } | PartyKey::Name { country, .. } => country,
+        }
+    }
+
+    /// The normalised value.
+    pub fn value(&self) -> &str {
+        match self {
+            PartyKey::Registration { number, .. } => number,
+            PartyKey::Name { name, .. } => name,
+        }
+    }
+
+    /// The rule that recognised a buyer by this key, as recorded with the decision.
+    pub fn rule(&self) -> String {
+        match self {
+            PartyKey::Registration { country, number } => {
+                format!("same registration number {number} in {country}")
+            }
+            PartyKey::Name { country, name } => {
+                format!("same normalised name \"{name}\" in {country}")
+            }
+        }
+    }
+
+    /// The keys a customer is known by, the strongest first.
+    pub fn of(country: &str, name: &str, registration: Option<&str>) -> Vec<PartyKey> {
+        let mut keys = Vec::new();
+        if let Some(number) = registration
+            .map(normalize_registration)
+            .filter(|n| !n.is_empty())
+        {
+            keys.push(PartyKey::Registration {
+                country: country.to_owned(),
+                number,
+            });
+        }
+        let name = normalize_name(name);
+        if !name.is_empty() {
+            keys.push(PartyKey::Name {
+                country: country.to_owned(),
+                name,
+            });
+        }
+        keys
+    }
+}
+
+/// A name folded for comparison: lower case, accents and punctuation removed, legal forms
+/// dropped, "&" read as "and": "ACME Chemicals B.V." and "Acme chemicals bv" are both
+/// `acme chemicals`.
+pub fn normalize_name(name: &str) -> String {
+    let lower: String = name.chars().flat_map(char::to_lowercase).collect();
+    let folded: String = lower
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| if c == '&' { ' ' } else { c })
+        .collect();
+    // Dotted abbreviations are one word: "b.v." is "bv", "s.a." is "sa".
+    let joined = folded.replace('.', "");
+    joined
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty() && !LEGAL_FORMS.contains(word) && *word != "and")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A registration, licence or VAT number folded for comparison: letters and digits only,
+/// upper case.
+pub fn normalize_registration(number: &str) -> String {
+    number
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// How alike two normalised names are, from 0 to 1: Jaro-Winkler over the words in order and
+/// sorted, whichever is higher ("Chemicals Acme" is "Acme Chemicals").
+pub fn name_similarity(a: &str, b: &str) -> f64 {
+    let sorted = |text: &str| {
+        let mut words: Vec<&str> = text.split(' ').collect();
+        words.sort_unstable();
+        words.join(" ")
+    };
+    strsim::jaro_winkler(a, b).max(strsim::jaro_winkler(&sorted(a), &sorted(b)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn legal_forms_punctuation_and_case_do_not_matter() {
+        assert_eq!(normalize_name("ACME Chemicals B.V."), "acme chemicals");
+        assert_eq!(normalize_name("Acme chemicals bv"), "acme chemicals");
+        assert_eq!(normalize_name("Société Chimique S.A."), "societe chimique");
+        assert_eq!(normalize_name("Smith & Sons Ltd"), "smith sons");
+        assert_eq!(
+            normalize_registration("nl 8123.45.678 B01"),
+            "NL812345678B01"
+        );
+    }
+
+    #[test]
+    fn keys_prefer_the_registration_number() {
+        let keys = PartyKey::of("NL", "Acme BV", Some("KvK 1234"));
+        assert_eq!(keys[0].kind(), "registration");
+        assert_eq!(keys[0].value(), "KVK1234");
+        assert_eq!(keys[1].value(), "acme");
+        assert_eq!(PartyKey::of("NL", "Acme BV", Some(" ")).len(), 1);
+    }
+
+    #[test]
+    fn similar_names_score_high_and_others_low() {
+        assert!(name_similarity("acme chemicals", "acme chemical") > 0.95);
+        assert!(name_similarity("chemicals acme", "acme chemicals") > 0.99);
+        assert!(name_similarity("acme chemicals", "borealis polymers") < 0.7);
+    }
+
+    proptest! {
+        #[test]
+        fn normalising_twice_changes_nothing(name in "\\PC{0,40}") {
+            let once = normalize_name(&name);
+            prop_assert_eq!(normalize_name(&once), once.clone());
+        }
+
+        #[test]
+        fn similarity_is_between_zero_and_one(a in "[a-z ]{0,20}", b in "[a-z ]{0,20}") {
+            let similarity = name_similarity(&a, &b);
+            prop_assert!((0.0..=1.0).contains(&similarity));
+        }
+    }
+}
