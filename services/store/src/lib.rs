@@ -6,6 +6,7 @@
 mod companies;
 mod deliveries;
 mod outbox;
+mod parties;
 mod reports;
 mod screenings;
 #[cfg(feature = "testing")]
@@ -18,6 +19,7 @@ use sqlx::AnyPool;
 pub use companies::ApiKeyRecord;
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
+pub use parties::Party;
 pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};
 pub use screenings::ScreeningRecord;
 

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+use indicators::{PartyKey, Purchase, WatchedParty};
 use store::{DeliveryRecord, Inserted, NewReport, OutboxMessage, ScreeningRecord, Status, Store};
 
 fn report(id: &str, reference: &str) -> NewReport {
@@ -153,6 +154,128 @@ async fn exercise(store: Store) {
         Status::Referred
     );
     assert!(store.ping().await);
+    parties(&store).await;
+}
+
+fn purchase(report: &str, company: &str, amount: f64, at: i64) -> Purchase {
+    Purchase {
+        report_id: report.into(),
+        company_id: company.into(),
+        line_number: 1,
+        substance_id: "acetic_anhydride".into(),
+        substance_name: "Acetic anhydride".into(),
+        amount,
+        unit: "l".into(),
+        at,
+    }
+}
+
+/// One buyer reported by two suppliers, once with a registration number and once by name only.
+async fn parties(store: &Store) {
+    let with_number = PartyKey::of("NL", "Polder Coatings B.V.", Some("KvK 12345678"));
+    let first = store
+        .resolve_party(&with_number, "Polder Coatings B.V.", 10)
+        .await
+        .unwrap();
+    assert_eq!(first.rule, "new party");
+    // The same registration, another spelling of the name.
+    let again = store
+        .resolve_party(
+            &PartyKey::of("NL", "POLDER COATINGS BV", Some("kvk-12345678")),
+            "POLDER COATINGS BV",
+            11,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.party_id, first.party_id);
+    assert!(
+        again.rule.contains("registration number KVK12345678 in NL"),
+        "{}",
+        again.rule
+    );
+    // Another supplier knows only the name.
+    let by_name = store
+        .resolve_party(
+            &PartyKey::of("NL", "Polder Coatings", None),
+            "Polder Coatings",
+            12,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_name.party_id, first.party_id);
+    assert!(
+        by_name
+            .rule
+            .contains("normalised name \"polder coatings\" in NL"),
+        "{}",
+        by_name.rule
+    );
+    // The same name in another country is another party.
+    let elsewhere = store
+        .resolve_party(
+            &PartyKey::of("BE", "Polder Coatings", None),
+            "Polder Coatings",
+            13,
+        )
+        .await
+        .unwrap();
+    assert_ne!(elsewhere.party_id, first.party_id);
+    assert!(store
+        .find_party(&PartyKey::of("FR", "Nobody", None))
+        .await
+        .unwrap()
+        .is_none());
+
+    // History: recorded once however often, read back newest first, without the report asked
+    // about, pruned by age.
+    let bought = [
+        purchase("p1", "acme", 240.0, 100),
+        purchase("p2", "other", 230.0, 200),
+    ];
+    store
+        .record_purchases(&first.party_id, &bought)
+        .await
+        .unwrap();
+    store
+        .record_purchases(&first.party_id, &bought)
+        .await
+        .unwrap();
+    let history = store
+        .party_history(&first.party_id, 0, 1_000, "p3", 100)
+        .await
+        .unwrap();
+    assert_eq!(history, vec![bought[1].clone(), bought[0].clone()]);
+    let without = store
+        .party_history(&first.party_id, 0, 1_000, "p2", 100)
+        .await
+        .unwrap();
+    assert_eq!(without, vec![bought[0].clone()]);
+    assert_eq!(store.prune_purchases(150).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .party_history(&first.party_id, 0, 1_000, "", 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Watch list.
+    let watched = WatchedParty {
+        authority: "NL".into(),
+        name: "Polder Coatings".into(),
+        country: "NL".into(),
+        registration_number: None,
+        reason: "seizure".into(),
+    };
+    let id = store.add_watched_party(&watched, 5).await.unwrap();
+    assert_eq!(
+        store.watched_parties("NL").await.unwrap(),
+        vec![(id, watched)]
+    );
+    assert!(store.watched_parties("BE").await.unwrap().is_empty());
+    assert!(store.remove_watched_party(id).await.unwrap());
+    assert!(!store.remove_watched_party(id).await.unwrap());
 }
 
 #[tokio::test]
