@@ -184,7 +184,19 @@ const DOSAGE_WORDS: &[&str] = &[
     "retardtabletten",
     "granulat",
     "nasenspray",
+    "fiale",
+    "fiala",
+    "iniettabile",
+    "inyectable",
+    "injectable",
+    "ampollas",
+    "ampullen",
+    "injektionslosung",
+    "sirup",
 ];
+
+/// Endings of German compound dosage words ("Erkältungssirup", "Filmtabletten").
+const DOSAGE_SUFFIXES: &[&str] = &["tabletten", "sirup", "kapseln", "tropfen"];
 
 /// Id suffix of the entries for medicinal products that contain a listed substance.
 const MEDICINAL_SUFFIX: &str = "_medicinal_products";
@@ -279,6 +291,8 @@ pub struct Engine {
     /// Per entry: its medicinal-product entry, and, for a medicinal-product entry, its active
     /// substance; resolved once so that screening a line looks nothing up by name.
     medicinal: Vec<(Option<usize>, Option<usize>)>,
+    /// The names and synonyms of two words, for abbreviations.
+    two_word_names: Vec<(String, String, usize)>,
 }
 
 impl Engine {
@@ -337,7 +351,16 @@ impl Engine {
                 }
             }
             for (form, _) in &substance.salt_forms {
-                builder.add_spellings(index, form, PatternKind::SaltForm);
+                // "methyl anthranilate": an ester, which regimes cover differently from salts.
+                let ester = normalize(form)
+                    .split_once(' ')
+                    .is_some_and(|(first, rest)| ALKYLS.contains(&first) && rest.ends_with("ate"));
+                let kind = if ester {
+                    PatternKind::Ester
+                } else {
+                    PatternKind::SaltForm
+                };
+                builder.add_spellings(index, form, kind);
             }
             for look_alike in &substance.look_alikes {
                 builder.add_spellings(index, look_alike, PatternKind::LookAlike);
@@ -393,7 +416,18 @@ impl Engine {
                 },
             )
             .collect();
+        let two_word_names = builder
+            .words
+            .iter()
+            .zip(&builder.patterns)
+            .filter(|(_, pattern)| matches!(pattern.kind, PatternKind::Name | PatternKind::Synonym))
+            .filter_map(|(text, pattern)| {
+                let (a, b) = text.split_once(' ')?;
+                (!b.contains(' ')).then(|| (a.to_owned(), b.to_owned(), pattern.substance))
+            })
+            .collect();
         Ok(Self {
+            two_word_names,
             version: data.version,
             substances: data.substances,
             by_cas,
@@ -439,6 +473,14 @@ impl Engine {
         }
         let normalized = normalize(line.description);
         let mut names = self.find_names(&normalized);
+        for identification in self.enumerated_esters(&normalized) {
+            push_unique(&mut names, identification);
+        }
+        if names.is_empty() {
+            if let Some(expanded) = self.expand_abbreviations(line.description, &normalized) {
+                names = self.find_names(&expanded);
+            }
+        }
         // A valid CAS number says what the line is more precisely than a guess at a misspelling.
         let cas_given = matches!(cas, CasField::Valid(_));
         if names.is_empty() && !cas_given {
@@ -587,15 +629,132 @@ impl Engine {
         found
     }
 
+    /// Esters named once for several alkyls: "propyl, isopropyl and sec-butyl
+    /// 2-methyl-3-phenylglycidate", "propyl and butyl esters of ...-2-carboxylic acid". Each
+    /// alkyl is read with the name, as if written out.
+    fn enumerated_esters(&self, normalized: &str) -> Vec<Identification> {
+        // Most lines name no alkyl twice: nothing to read.
+        if normalized.matches("yl ").nth(1).is_none() {
+            return Vec::new();
+        }
+        let words: Vec<&str> = normalized.split(' ').collect();
+        let mut found = Vec::new();
+        let mut index = 0;
+        while index < words.len() {
+            let (alkyls, end) = alkyl_run(&words, index);
+            if alkyls.len() < 2 {
+                index += 1;
+                continue;
+            }
+            let rest = &words[end..];
+            let texts: Vec<String> = match rest {
+                ["esters" | "ester", "of", acid @ ..] => {
+                    let Some(position) = acid.iter().position(|word| *word == "acid") else {
+                        index = end;
+                        continue;
+                    };
+                    let named = &acid[..position];
+                    let Some((last, body)) = named.split_last() else {
+                        index = end;
+                        continue;
+                    };
+                    let Some(stem) = last.strip_suffix("ic") else {
+                        index = end;
+                        continue;
+                    };
+                    alkyls
+                        .iter()
+                        .flat_map(|alkyl| {
+                            [
+                                format!("{alkyl} {} {stem}ate", body.join(" ")),
+                                format!("{} acid {alkyl} ester", named.join(" ")),
+                            ]
+                        })
+                        .collect()
+                }
+                _ => alkyls
+                    .iter()
+                    .map(|alkyl| format!("{alkyl} {}", rest.join(" ")))
+                    .collect(),
+            };
+            for text in texts {
+                for identification in self.find_names(&text) {
+                    if self.patterns_kind_is_ester(&identification) {
+                        push_unique(&mut found, identification);
+                    }
+                }
+            }
+            index = end;
+        }
+        found
+    }
+
+    fn patterns_kind_is_ester(&self, identification: &Identification) -> bool {
+        let id = &self.substances[identification.substance].id;
+        // The alkyl ester entries (glycidates) and the esters a regime covers.
+        id.ends_with("_glycidate") || identification.kind == MatchKind::Ester
+    }
+
+    /// The description with its dotted abbreviations written out, where two neighbouring words
+    /// begin exactly one listed two-word name: "Acet. anhydr." is "acetic anhydride", "Pot.
+    /// perm." is "potassium permanganate".
+    fn expand_abbreviations(&self, description: &str, normalized: &str) -> Option<String> {
+        let dotted_word = description
+            .as_bytes()
+            .windows(2)
+            .any(|pair| pair[0].is_ascii_alphabetic() && pair[1] == b'.');
+        if !dotted_word {
+            return None;
+        }
+        let abbreviated: Vec<String> = description
+            .split(|c: char| c.is_whitespace() || c == '|' || c == ',' || c == '/')
+            .filter_map(|token| token.strip_suffix('.'))
+            .map(normalize)
+            .filter(|word| word.len() >= 3 && word.chars().all(char::is_alphabetic))
+            .collect();
+        if abbreviated.is_empty() {
+            return None;
+        }
+        let words: Vec<&str> = normalized.split(' ').collect();
+        let mut expanded: Vec<String> = words.iter().map(|word| (*word).to_owned()).collect();
+        let mut changed = false;
+        for index in 0..words.len().saturating_sub(1) {
+            let (first, second) = (words[index], words[index + 1]);
+            let dotted = abbreviated
+                .iter()
+                .any(|word| word == first || word == second);
+            let plain = |word: &str| word.len() >= 3 && word.chars().all(char::is_alphabetic);
+            if !dotted || !plain(first) || !plain(second) {
+                continue;
+            }
+            let mut candidates = self
+                .two_word_names
+                .iter()
+                .filter(|(a, b, _)| a.starts_with(first) && b.starts_with(second));
+            let Some((a, b, substance)) = candidates.next() else {
+                continue;
+            };
+            if candidates.all(|(_, _, other)| other == substance) {
+                expanded[index] = a.clone();
+                expanded[index + 1] = b.clone();
+                changed = true;
+            }
+        }
+        changed.then(|| expanded.join(" "))
+    }
+
     /// Entries that a found entry implies: a medicinal product implies its active substance, and
     /// an active substance in a dosage form implies the medicinal product entry.
     fn add_implied(&self, found: &mut Vec<Identification>, normalized: &str) {
         if found.is_empty() {
             return;
         }
-        let dosage_form = normalized
-            .split(' ')
-            .any(|word| DOSAGE_WORDS.contains(&word));
+        let dosage_form = normalized.split(' ').any(|word| {
+            DOSAGE_WORDS.contains(&word)
+                || DOSAGE_SUFFIXES
+                    .iter()
+                    .any(|suffix| word.len() > suffix.len() && word.ends_with(suffix))
+        });
         let mut implied = Vec::new();
         for identification in found.iter() {
             let (medicinal, active) = self.medicinal[identification.substance];
@@ -678,7 +837,14 @@ impl Compact {
 fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after: &str) -> bool {
     let name = &normalized[start..end];
     // A leading locant belongs to the name: "2 butanone" is one name word.
-    let name_words = name.split(' ').skip_while(|word| is_locant(word)).count();
+    let name_words = name
+        .split(' ')
+        .skip_while(|word| is_locant(word) || GREEK_LOCANTS.contains(word))
+        .count();
+    // "benzodioxol-5-yl butan-2-one": a lone "yl" ends a substituent's name.
+    if before == "yl" {
+        return true;
+    }
     let substituent = (before.len() > 3 && before.ends_with("yl") && !ALKYLS.contains(&before))
         || SUBSTITUENTS.contains(&before);
     if name_words == 1 && substituent {
@@ -706,8 +872,40 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
     // "safrole-free", "acetone-free": the line says the name is absent ("free base" is not).
     let absent = after == "free" && !matches!(after_after, "base" | "acid" | "flowing");
     absent
-        || matches!(after, "derivative" | "derivatives" | "diisocyanate")
+        || matches!(
+            after,
+            "derivative" | "derivatives" | "deriv" | "diisocyanate"
+        )
         || (FUNCTIONAL_CLASS_WORDS.contains(&after) && after_after != "free")
+}
+
+/// Greek-letter positions written out, as the folded text has them ("gamma-butyrolactone").
+const GREEK_LOCANTS: &[&str] = &["alpha", "beta", "gamma", "delta"];
+
+/// The alkyls named in a row from `start` ("propyl isopropyl and sec butyl"), and where the
+/// row ends.
+fn alkyl_run(words: &[&str], start: usize) -> (Vec<String>, usize) {
+    let mut alkyls = Vec::new();
+    let mut index = start;
+    while index < words.len() {
+        let word = words[index];
+        if matches!(word, "and" | "or" | "n") && !alkyls.is_empty() {
+            index += 1;
+            continue;
+        }
+        if matches!(word, "sec" | "tert") && words.get(index + 1) == Some(&"butyl") {
+            alkyls.push(format!("{word} butyl"));
+            index += 2;
+            continue;
+        }
+        if ALKYLS.contains(&word) && word != "benzyl" {
+            alkyls.push(word.to_owned());
+            index += 1;
+            continue;
+        }
+        break;
+    }
+    (alkyls, index)
 }
 
 /// A position number in a systematic name: "4" in "piperidine-4-carboxylate", "N" in

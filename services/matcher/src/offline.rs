@@ -106,7 +106,7 @@ fn screen_one(engine: &Engine, line: &InputLine, out: &mut OutputLine) {
         unit: line.unit.as_deref(),
         concentration_pct: line.concentration_pct,
     };
-    for finding in findings_of(engine, 0, result, amount) {
+    for finding in findings_of(engine, 0, &line.description, result, amount) {
         let confidential = engine
             .substances()
             .iter()

@@ -2,12 +2,14 @@
 //! something was identified, the alert.
 
 use events::{
-    Alert, Classification, Finding, MatchKind, OrderContext, OrderReport, Outcome, ScreeningResult,
-    Severity,
+    Alert, Classification, Finding, LineField, MatchKind, OrderContext, OrderReport, Outcome,
+    ScreeningResult, Severity,
 };
 
 use crate::engine::{Engine, LineInput, LineResult};
 use crate::scope::{self, Amount};
+
+mod concentration;
 
 /// Namespace of alert ids: an alert id is the UUID v5 of its report id.
 const ALERT_NAMESPACE: uuid::Uuid =
@@ -27,21 +29,42 @@ pub fn findings(
     input: LineInput<'_>,
     amount: Amount<'_>,
 ) -> Vec<Finding> {
-    findings_of(engine, line_number, engine.screen_line(input), amount)
+    findings_of(
+        engine,
+        line_number,
+        input.description,
+        engine.screen_line(input),
+        amount,
+    )
 }
 
-/// The findings of a line already screened.
+/// The findings of a line already screened. Without a concentration on the line, a percentage
+/// written beside a substance's name in the description is its concentration ("sodium
+/// hypophosphite 25%", "with 1.5% hypophosphorous acid").
 pub fn findings_of(
     engine: &Engine,
     line_number: i32,
+    description: &str,
     result: LineResult,
     amount: Amount<'_>,
 ) -> Vec<Finding> {
+    let tokens = match amount.concentration_pct {
+        None => concentration::tokens(description),
+        Some(_) => Vec::new(),
+    };
     result
         .identifications
         .into_iter()
         .map(|identification| {
             let substance = &engine.substances()[identification.substance];
+            let written = (identification.field == LineField::Description
+                && identification.kind != MatchKind::Cas)
+                .then(|| concentration::beside(&tokens, &identification.matched_text))
+                .flatten();
+            let amount = Amount {
+                concentration_pct: amount.concentration_pct.or(written),
+                ..amount
+            };
             Finding {
                 line_number,
                 substance_id: substance.id.clone(),
@@ -287,6 +310,32 @@ mod tests {
         // The same report always yields the same alert id.
         let again = screen_report(&engine, &report(vec![("Acetic anhydride", None)]), 100);
         assert_eq!(again.alert.unwrap().alert_id, alert.alert_id);
+    }
+
+    #[test]
+    fn a_concentration_written_beside_the_name_decides_an_exemption() {
+        let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let line = |description: &str| {
+            findings(
+                &engine,
+                1,
+                LineInput {
+                    description,
+                    cas: None,
+                    hs_code: None,
+                },
+                Amount::default(),
+            )
+        };
+        let dilute = line("Electroless nickel replenisher: sodium hypophosphite 25%, buffers");
+        assert_eq!(dilute.len(), 1);
+        assert!(
+            dilute[0].classifications.iter().all(|c| !c.in_scope),
+            "{:?}",
+            dilute[0].classifications
+        );
+        let strong = line("Sodium hypophosphite 99%");
+        assert!(strong[0].classifications.iter().any(|c| c.in_scope));
     }
 
     #[test]

@@ -41,8 +41,8 @@ fn score(engine: &Engine, name: &str, text: &str) -> Score {
             cas: labelled.cas.as_deref(),
             hs_code: labelled.hs_code.as_deref(),
         };
-        // A component exempt under every regime that lists it (iodine tincture at 2 %)
-        // identifies nothing.
+        // A component out of scope under every regime that lists it, at least one of them by a
+        // mixture exemption (iodine tincture at 2 %), identifies nothing.
         let amount = Amount {
             quantity: None,
             unit: None,
@@ -51,10 +51,12 @@ fn score(engine: &Engine, name: &str, text: &str) -> Score {
         let found: BTreeSet<String> = matcher::findings(engine, 1, input, amount)
             .into_iter()
             .filter(|finding| {
-                !finding
-                    .classifications
-                    .iter()
-                    .all(|c| !c.in_scope && c.scope_note.contains("exemption"))
+                let classifications = &finding.classifications;
+                let exempt = classifications.iter().all(|c| !c.in_scope)
+                    && classifications
+                        .iter()
+                        .any(|c| c.scope_note.contains("exemption"));
+                !exempt
             })
             .map(|finding| finding.substance_id)
             .collect();
@@ -145,4 +147,14 @@ fn second_held_out_set_does_not_regress() {
 #[test]
 fn third_held_out_set() {
     assert_floors("holdout3", include_str!("data/holdout3.jsonl"), 0.98, 0.98);
+}
+
+/// A fifth set, written by another hand after the fourth's changes and run once, blind:
+/// precision 0.9342, recall 0.8068. Its misses (dotted abbreviations, transliterated and more
+/// languages, brand-name medicines, esters named once for several alkyls, concentrations
+/// written in the text) guided the next changes. No longer blind: the floors keep it where it
+/// is.
+#[test]
+fn fourth_held_out_set() {
+    assert_floors("holdout4", include_str!("data/holdout4.jsonl"), 0.97, 0.98);
 }

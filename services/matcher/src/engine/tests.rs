@@ -366,3 +366,69 @@ fn absent_and_catalogue_inverted_names() {
     );
     assert!(ids(&engine, "D-Lysergic acid amide (ergine)", None).is_empty());
 }
+
+#[test]
+fn esters_named_once_for_several_alkyls_are_each_identified() {
+    let engine = engine();
+    let mut found = ids(
+        &engine,
+        "Sample set: propyl, isopropyl and sec-butyl 2-methyl-3-phenylglycidate",
+        None,
+    );
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            "bmk_isopropyl_glycidate",
+            "bmk_propyl_glycidate",
+            "bmk_sec_butyl_glycidate"
+        ]
+    );
+    let esters = ids(
+        &engine,
+        "propyl and tert-butyl esters of 3-(1,3-benzodioxol-5-yl)-2-methyloxirane-2-carboxylic acid",
+        None,
+    );
+    assert!(
+        esters.contains(&"pmk_propyl_glycidate".to_owned()),
+        "{esters:?}"
+    );
+    assert!(
+        esters.contains(&"pmk_tert_butyl_glycidate".to_owned()),
+        "{esters:?}"
+    );
+}
+
+#[test]
+fn dotted_abbreviations_of_a_two_word_name() {
+    let engine = engine();
+    assert_eq!(
+        ids(
+            &engine,
+            "SKU AA-2500 | Acet. anhydr. ACS reag. 4x2.5L",
+            None
+        ),
+        vec!["acetic_anhydride"]
+    );
+    assert_eq!(
+        ids(&engine, "Pot. perm. 25 kg", None),
+        vec!["potassium_permanganate"]
+    );
+    // Undotted short words are not abbreviations.
+    assert!(ids(&engine, "Acet anhydr", None).is_empty());
+    // "Meth." begins several names: nothing.
+    assert!(ids(&engine, "Meth. ester 5 kg", None).is_empty());
+}
+
+#[test]
+fn a_lone_yl_ends_a_substituent() {
+    let engine = engine();
+    assert!(ids(
+        &engine,
+        "Heliotropyl acetone (4-(1,3-benzodioxol-5-yl)butan-2-one)",
+        None
+    )
+    .is_empty());
+    assert!(ids(&engine, "alpha-Acetyl-gamma-butyrolactone 99%", None).is_empty());
+    assert_eq!(ids(&engine, "gamma-Butyrolactone 99%", None), vec!["gbl"]);
+}
