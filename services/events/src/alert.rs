@@ -18,6 +18,9 @@ pub struct Alert {
     pub authorities: Vec<AuthorityConcerned>,
     pub explanation: String,
     pub reference_data_version: String,
+    pub rule_set_version: String,
+    pub party_id: String,
+    pub party_rule: String,
     pub submitted_at: i64,
     pub detected_at: i64,
 }

@@ -90,7 +90,7 @@ event!(
     "screening_result.avsc",
     "screening_result.v1.avsc"
 );
-event!(Alert, "alert.avsc", "alert.v1.avsc");
+event!(Alert, "alert.avsc", "alert.v1.avsc", "alert.v2.avsc");
 event!(DeadLetter, "dead_letter.avsc");
 
 /// Why an event could not be encoded; a value that does not fit its schema is a bug.
@@ -210,6 +210,9 @@ mod tests {
         let old = Schema::parse_str(old_json).unwrap();
         // The first version had no match score and no scope.
         let mut value = serde_json::to_value(samples::alert()).unwrap();
+        for field in ["rule_set_version", "party_id", "party_rule"] {
+            value.as_object_mut().unwrap().remove(field);
+        }
         for finding in value["findings"].as_array_mut().unwrap() {
             finding.as_object_mut().unwrap().remove("match_score");
             for classification in finding["classifications"].as_array_mut().unwrap() {
@@ -227,6 +230,27 @@ mod tests {
         let alert: Alert = decode(&bytes).unwrap();
         assert_eq!(alert.findings[0].match_score, 1.0);
         assert!(alert.findings[0].classifications[0].in_scope);
+        assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
+    }
+
+    #[test]
+    fn an_alert_written_with_the_second_schema_is_read_with_defaults() {
+        let old =
+            Schema::parse_str(include_str!("../../../schemas/history/alert.v2.avsc")).unwrap();
+        // The second version had no rule set and no party.
+        let mut value = serde_json::to_value(samples::alert()).unwrap();
+        for field in ["rule_set_version", "party_id", "party_rule"] {
+            value.as_object_mut().unwrap().remove(field);
+        }
+        let avro = apache_avro::to_value(&value)
+            .unwrap()
+            .resolve(&old)
+            .unwrap();
+        let mut bytes = RabinFingerprintHeader::from_schema(&old).build_header();
+        bytes.extend(apache_avro::to_avro_datum(&old, avro).unwrap());
+        let alert: Alert = decode(&bytes).unwrap();
+        assert_eq!(alert.rule_set_version, "");
+        assert_eq!(alert.party_id, "");
         assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
     }
 

@@ -179,6 +179,9 @@ pub(crate) mod samples {
             }],
             explanation: "x".into(),
             reference_data_version: "v1".into(),
+            rule_set_version: "indicators-2026.1".into(),
+            party_id: "p".into(),
+            party_rule: "new party".into(),
             submitted_at: 1,
             detected_at: 2,
         }

@@ -496,13 +496,12 @@ fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
 
 /// "980 kg", "2.5 l", "0.125 kg".
 fn amount(value: f64, unit: &str) -> String {
-    let text = if (value - value.round()).abs() < 1e-9 {
-        format!("{value:.0}")
-    } else if value >= 10.0 {
+    let text = if value >= 10.0 {
         format!("{value:.1}")
     } else {
         format!("{value:.3}")
     };
+    let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text} {unit}")
 }
 

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
+use indicators::{RuleSet, RuleSets};
 use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use store::Store;
 
 use arc_swap::ArcSwap;
 
@@ -28,6 +30,10 @@ pub struct ServeArgs {
     pub admin: AdminArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    /// Indicator rule set files (JSON) in use besides the built-in ones; each applies from its
+    /// `effective_from` date until a later one's.
+    #[arg(long = "rules", env = "PW_RULES", value_delimiter = ',')]
+    pub rules: Vec<PathBuf>,
     /// Consumer group of the matchers.
     #[arg(
         long = "consumer-group",
@@ -52,6 +58,8 @@ pub struct ServeArgs {
 pub struct App {
     admin: AdminServer,
     engine: SharedEngine,
+    store: Store,
+    rules: Arc<RuleSets>,
     reference: Option<(PathBuf, Duration)>,
     producer: Producer,
     consumer: StreamConsumer<PwContext>,
@@ -76,10 +84,29 @@ pub fn load_reference(path: Option<&std::path::Path>) -> anyhow::Result<Referenc
     }
 }
 
+/// The built-in rule sets and those in `files`.
+pub fn load_rules(files: &[PathBuf]) -> anyhow::Result<RuleSets> {
+    let mut versions = RuleSets::builtin()?.all().to_vec();
+    for path in files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read rule set {} (--rules)", path.display()))?;
+        versions.push(
+            RuleSet::from_json(&text)
+                .with_context(|| format!("invalid rule set {} (--rules)", path.display()))?,
+        );
+    }
+    RuleSets::new(versions)
+}
+
+/// How often purchases past the rules' history are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 impl App {
     /// Does everything that can fail at start.
-    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+    /// `store` is the system of record, where the buyers' histories are kept.
+    pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        let rules = Arc::new(load_rules(&args.rules)?);
         let engine = Engine::new(load_reference(args.reference_data.as_deref())?)?;
         tracing::info!(version = engine.version(), "reference data loaded");
         let engine: SharedEngine = Arc::new(ArcSwap::from_pointee(engine));
@@ -107,6 +134,8 @@ impl App {
         Ok(Self {
             admin,
             engine,
+            store,
+            rules,
             reference,
             producer,
             consumer,
@@ -130,8 +159,19 @@ impl App {
                 reload::watch(path, self.engine.clone(), every, reloads, shutdown.token()),
             );
         }
+        shutdown.spawn(
+            "prune",
+            prune(
+                self.store.clone(),
+                self.rules.clone(),
+                self.metrics.clone(),
+                shutdown.token(),
+            ),
+        );
         let handler = ScreenReports {
             engine: self.engine,
+            store: self.store,
+            rules: self.rules,
             producer: self.producer.clone(),
             metrics: self.metrics.clone(),
         };
@@ -149,5 +189,25 @@ impl App {
         );
         self.readiness.set(true);
         Ok(())
+    }
+}
+
+/// Forgets purchases older than the longest history a rule set looks at, every hour.
+async fn prune(
+    store: Store,
+    rules: Arc<RuleSets>,
+    metrics: Metrics,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let keep = i64::from(crate::assess::history_days(&rules)) * 86_400_000_000;
+    loop {
+        match store.prune_purchases(events::now_micros() - keep).await {
+            Ok(pruned) => metrics.purchases_pruned.inc_by(pruned),
+            Err(error) => tracing::warn!(error = %error, "cannot prune purchase history"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
+        }
     }
 }

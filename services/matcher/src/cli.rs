@@ -1,7 +1,8 @@
 //! The `matcher` command line.
 
 use clap::{Parser, Subcommand};
-use runtime::{LogArgs, Shutdown, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use store::Store;
 
 use std::path::PathBuf;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Serve {
         #[command(flatten)]
         serve: ServeArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
         #[command(flatten)]
         shutdown: ShutdownArgs,
     },
@@ -71,9 +74,11 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve {
             serve,
+            database,
             shutdown: shutdown_args,
         } => {
-            let app = App::build(serve).await?;
+            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let app = App::build(serve, store).await?;
             tracing::info!(admin = %app.admin_addr()?, "matcher running");
             let shutdown = Shutdown::new();
             app.spawn(&shutdown)?;

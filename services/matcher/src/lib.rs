@@ -3,6 +3,7 @@
 //! alert for each report with a finding to `alerts.detected`.
 
 mod app;
+mod assess;
 mod cli;
 mod engine;
 mod metrics;
@@ -13,10 +14,13 @@ mod scope;
 mod screen;
 mod service;
 
-pub use app::{App, ServeArgs};
+pub use app::{load_rules, App, ServeArgs};
+pub use assess::{load as load_assessment, Loaded, Mode};
 pub use cli::{main, Cli, Command};
 pub use engine::{normalize, CasField, Engine, Identification, LineInput, LineResult};
 pub use offline::screen_lines;
 pub use reference::{ReferenceData, Substance};
 pub use scope::Amount;
-pub use screen::{findings, findings_of, screen_report, Screening};
+pub use screen::{
+    conclude, findings, findings_of, report_findings, screen_report, Assessment, Screening,
+};

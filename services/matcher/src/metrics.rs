@@ -1,7 +1,7 @@
 //! The matcher's metrics.
 
 use kafka::ConsumerMetrics;
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts, Registry};
 
 /// Every metric the matcher exports.
 #[derive(Clone)]
@@ -17,6 +17,10 @@ pub struct Metrics {
     pub submit_to_screen_seconds: Histogram,
     /// Reference data reloads, by result: ok, invalid.
     pub reference_reloads: IntCounterVec,
+    /// Indicators that fired, by indicator id.
+    pub indicators: IntCounterVec,
+    /// Purchases forgotten past the rules' history.
+    pub purchases_pruned: IntCounter,
     pub consumer: ConsumerMetrics,
 }
 
@@ -47,6 +51,16 @@ impl Metrics {
             ),
             &["result"],
         )?;
+        let indicators = IntCounterVec::new(
+            Opts::new("indicators_total", "Indicators that fired, by indicator id"),
+            &["indicator"],
+        )?;
+        let purchases_pruned = IntCounter::new(
+            "purchases_pruned_total",
+            "Purchases forgotten past the rules' history",
+        )?;
+        registry.register(Box::new(indicators.clone()))?;
+        registry.register(Box::new(purchases_pruned.clone()))?;
         registry.register(Box::new(reference_reloads.clone()))?;
         registry.register(Box::new(screened.clone()))?;
         registry.register(Box::new(findings.clone()))?;
@@ -60,6 +74,8 @@ impl Metrics {
             screen_seconds,
             submit_to_screen_seconds,
             reference_reloads,
+            indicators,
+            purchases_pruned,
             consumer,
         })
     }

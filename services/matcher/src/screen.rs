@@ -2,9 +2,10 @@
 //! something was identified, the alert.
 
 use events::{
-    Alert, Classification, Finding, LineField, MatchKind, OrderContext, OrderReport, Outcome,
-    ScreeningResult, Severity,
+    Alert, Finding, IndicatorHit, LineField, MatchKind, OrderContext, OrderReport, Outcome,
+    ScreeningResult,
 };
+use indicators::RuleSet;
 
 use crate::engine::{Engine, LineInput, LineResult};
 use crate::scope::{self, Amount};
@@ -79,10 +80,9 @@ pub fn findings_of(
         .collect()
 }
 
-/// Screens every line of the report. An alert is raised when some finding is in scope of at
-/// least one regime; a line whose only substance is exempt everywhere raises nothing.
-pub fn screen_report(engine: &Engine, report: &OrderReport, now: i64) -> Screening {
-    let findings: Vec<Finding> = report
+/// Every finding of every line of the report.
+pub fn report_findings(engine: &Engine, report: &OrderReport) -> Vec<Finding> {
+    report
         .lines
         .iter()
         .flat_map(|line| {
@@ -98,13 +98,76 @@ pub fn screen_report(engine: &Engine, report: &OrderReport, now: i64) -> Screeni
             };
             findings(engine, line.line_number, input, amount)
         })
-        .collect();
+        .collect()
+}
+
+/// What the indicators made of a report: the hits under one rule set, and the buyer they
+/// looked at.
+#[derive(Debug, Clone)]
+pub struct Assessment<'a> {
+    pub rules: &'a RuleSet,
+    pub hits: Vec<IndicatorHit>,
+    pub party_id: String,
+    pub party_rule: String,
+}
+
+impl<'a> Assessment<'a> {
+    /// No indicator looked at (no history, no party): identification alone.
+    pub fn identification_only(rules: &'a RuleSet) -> Self {
+        Self {
+            rules,
+            hits: Vec::new(),
+            party_id: String::new(),
+            party_rule: String::new(),
+        }
+    }
+}
+
+/// Screens every line of the report by identification alone: an alert is raised when some
+/// finding is in scope of at least one regime.
+pub fn screen_report(
+    engine: &Engine,
+    report: &OrderReport,
+    rules: &RuleSet,
+    now: i64,
+) -> Screening {
+    let findings = report_findings(engine, report);
+    conclude(
+        engine,
+        report,
+        findings,
+        &Assessment::identification_only(rules),
+        now,
+    )
+}
+
+/// The screening result and, when called for, the alert. An alert is raised when some finding
+/// is in scope of at least one regime (a line whose only substance is exempt everywhere raises
+/// nothing), or when something was identified and the indicators weigh at least the rule
+/// set's minimum (orders split below a threshold, a watch-listed buyer).
+pub fn conclude(
+    engine: &Engine,
+    report: &OrderReport,
+    findings: Vec<Finding>,
+    assessment: &Assessment<'_>,
+    now: i64,
+) -> Screening {
     let in_scope: Vec<Finding> = findings
         .iter()
         .filter(|finding| finding.classifications.iter().any(|c| c.in_scope))
         .cloned()
         .collect();
-    let alert = (!in_scope.is_empty()).then(|| build_alert(engine, report, &in_scope, now));
+    let indicator_weight: f64 = assessment.hits.iter().map(|hit| hit.weight).sum();
+    let alert_findings = if !in_scope.is_empty() {
+        in_scope
+    } else if !findings.is_empty() && indicator_weight >= assessment.rules.alert_min_indicator_score
+    {
+        findings.clone()
+    } else {
+        Vec::new()
+    };
+    let alert = (!alert_findings.is_empty())
+        .then(|| build_alert(engine, report, &alert_findings, assessment, now));
     let result = ScreeningResult {
         report_id: report.report_id.clone(),
         company_id: report.company_id.clone(),
@@ -124,13 +187,33 @@ pub fn screen_report(engine: &Engine, report: &OrderReport, now: i64) -> Screeni
     Screening { result, alert }
 }
 
-fn build_alert(engine: &Engine, report: &OrderReport, findings: &[Finding], now: i64) -> Alert {
+fn build_alert(
+    engine: &Engine,
+    report: &OrderReport,
+    findings: &[Finding],
+    assessment: &Assessment<'_>,
+    now: i64,
+) -> Alert {
     let mut lines: Vec<i32> = findings.iter().map(|finding| finding.line_number).collect();
     lines.dedup();
-    let score = findings
-        .iter()
-        .map(|finding| weight(&finding.classifications))
-        .fold(0.0, f64::max);
+    let rules = assessment.rules;
+    let score = indicators::score(findings, &assessment.hits, rules, None);
+    let mut explanation = explain(report, findings);
+    if !assessment.hits.is_empty() {
+        let indicators: Vec<String> = assessment
+            .hits
+            .iter()
+            .map(|hit| {
+                let title = indicators::indicator(&hit.indicator_id)
+                    .map_or(hit.indicator_id.as_str(), |indicator| indicator.title);
+                format!("{title}: {}", hit.evidence)
+            })
+            .collect();
+        explanation.push_str(&format!(
+            " Indicators of a suspicious order: {}.",
+            indicators.join("; ")
+        ));
+    }
     Alert {
         alert_id: uuid::Uuid::new_v5(&ALERT_NAMESPACE, report.report_id.as_bytes()).to_string(),
         report_id: report.report_id.clone(),
@@ -146,51 +229,17 @@ fn build_alert(engine: &Engine, report: &OrderReport, findings: &[Finding], now:
         },
         lines,
         findings: findings.to_vec(),
-        indicators: Vec::new(),
+        indicators: assessment.hits.clone(),
         score,
-        severity: severity(score),
+        severity: indicators::severity(score, rules, None),
         authorities: Vec::new(),
-        explanation: explain(report, findings),
+        explanation,
         reference_data_version: engine.version().to_owned(),
+        rule_set_version: rules.version.clone(),
+        party_id: assessment.party_id.clone(),
+        party_rule: assessment.party_rule.clone(),
         submitted_at: report.submitted_at,
         detected_at: now,
-    }
-}
-
-/// The strongest control among the classifications in scope, as a weight from 0 to 100.
-pub fn weight(classifications: &[Classification]) -> f64 {
-    classifications
-        .iter()
-        .filter(|classification| classification.in_scope)
-        .map(|classification| {
-            let category = classification.category.to_ascii_lowercase();
-            let first_word = |prefix: &str| {
-                category
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ';']))
-            };
-            if first_word("table i") || first_word("category 1") || first_word("list i") {
-                60.0
-            } else if category.starts_with("table ii")
-                || category.starts_with("category 2")
-                || category.starts_with("category 3")
-                || category.starts_with("category 4")
-                || category.starts_with("list ii")
-            {
-                40.0
-            } else {
-                25.0
-            }
-        })
-        .fold(0.0, f64::max)
-}
-
-fn severity(score: f64) -> Severity {
-    match score {
-        s if s >= 80.0 => Severity::Critical,
-        s if s >= 60.0 => Severity::High,
-        s if s >= 40.0 => Severity::Medium,
-        _ => Severity::Low,
     }
 }
 
@@ -222,12 +271,19 @@ fn explain(report: &OrderReport, findings: &[Finding]) -> String {
             .filter(|c| c.in_scope)
             .map(|c| format!("{} {}", c.regime.label(), c.category))
             .collect();
+        let control = if lists.is_empty() {
+            let notes: Vec<&str> = finding
+                .classifications
+                .iter()
+                .map(|c| c.scope_note.as_str())
+                .collect();
+            format!("in scope of no regime on its own ({})", notes.join("; "))
+        } else {
+            format!("controlled as {}", lists.join("; "))
+        };
         sentences.push(format!(
-            "Line {} \"{}\": {} ({how}); controlled as {}.",
-            finding.line_number,
-            description,
-            finding.substance_name,
-            lists.join("; ")
+            "Line {} \"{}\": {} ({how}); {control}.",
+            finding.line_number, description, finding.substance_name,
         ));
     }
     sentences.join(" ")
@@ -238,6 +294,7 @@ mod tests {
     use super::*;
     use crate::reference::ReferenceData;
     use events::*;
+    use indicators::RuleSets;
 
     fn report(lines: Vec<(&str, Option<&str>)>) -> OrderReport {
         OrderReport {
@@ -281,12 +338,14 @@ mod tests {
     #[test]
     fn a_report_with_a_scheduled_chemical_raises_an_explained_alert() {
         let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let rules = RuleSets::builtin().unwrap().all()[0].clone();
         let screening = screen_report(
             &engine,
             &report(vec![
                 ("Sodium chloride", None),
                 ("Acetic anhydride 99%", Some("108-24-7")),
             ]),
+            &rules,
             99,
         );
         assert_eq!(screening.result.outcome, Outcome::Alert);
@@ -308,7 +367,12 @@ mod tests {
         );
         assert_eq!(Some(alert.alert_id.clone()), screening.result.alert_id);
         // The same report always yields the same alert id.
-        let again = screen_report(&engine, &report(vec![("Acetic anhydride", None)]), 100);
+        let again = screen_report(
+            &engine,
+            &report(vec![("Acetic anhydride", None)]),
+            &rules,
+            100,
+        );
         assert_eq!(again.alert.unwrap().alert_id, alert.alert_id);
     }
 
@@ -339,11 +403,69 @@ mod tests {
     }
 
     #[test]
+    fn indicators_raise_the_score_and_can_raise_an_alert_alone() {
+        let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let rules = RuleSets::builtin().unwrap().all()[0].clone();
+        let hit = |id: &str| IndicatorHit {
+            indicator_id: id.into(),
+            weight: rules.weight(id, None),
+            evidence: format!("evidence of {id}"),
+        };
+        // Benzaldehyde, 3 kg: below the US threshold of 4 kg, in scope nowhere.
+        let mut order = report(vec![("Benzaldehyde FCC", None)]);
+        order.lines[0].quantity = 3.0;
+        let findings = report_findings(&engine, &order);
+        assert_eq!(findings.len(), 1);
+        assert!(findings[0].classifications.iter().all(|c| !c.in_scope));
+        let quiet = Assessment {
+            hits: vec![hit("new_customer")],
+            ..Assessment::identification_only(&rules)
+        };
+        let alone = conclude(&engine, &order, findings.clone(), &quiet, 5);
+        assert!(alone.alert.is_none(), "a new customer alone raises nothing");
+        let split = Assessment {
+            rules: &rules,
+            hits: vec![hit("order_splitting")],
+            party_id: "party-1".into(),
+            party_rule: "same registration number X in NL".into(),
+        };
+        let screening = conclude(&engine, &order, findings, &split, 5);
+        let alert = screening.alert.expect("splitting raises an alert");
+        assert_eq!(alert.indicators[0].indicator_id, "order_splitting");
+        assert_eq!(alert.score, rules.weight("order_splitting", None));
+        assert_eq!(alert.rule_set_version, rules.version);
+        assert_eq!(alert.party_id, "party-1");
+        assert!(
+            alert.explanation.contains("in scope of no regime on its own")
+                && alert.explanation.contains(
+                    "orders split below a threshold within a window, across suppliers: evidence of order_splitting"
+                ),
+            "{}",
+            alert.explanation
+        );
+
+        // On a controlled substance the indicators add to the identification's weight.
+        let anhydride = report(vec![("Acetic anhydride 99%", None)]);
+        let findings = report_findings(&engine, &anhydride);
+        let cash = Assessment {
+            hits: vec![hit("payment_cash")],
+            ..Assessment::identification_only(&rules)
+        };
+        let alert = conclude(&engine, &anhydride, findings, &cash, 5)
+            .alert
+            .unwrap();
+        assert_eq!(alert.score, 60.0 + rules.weight("payment_cash", None));
+        assert_eq!(alert.severity, Severity::Critical);
+    }
+
+    #[test]
     fn a_harmless_report_is_clear() {
         let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+        let rules = RuleSets::builtin().unwrap().all()[0].clone();
         let screening = screen_report(
             &engine,
             &report(vec![("Sodium chloride", Some("7647-14-5"))]),
+            &rules,
             1,
         );
         assert_eq!(screening.result.outcome, Outcome::Clear);

@@ -6,16 +6,22 @@ use std::time::Instant;
 use events::{topics, OrderReport};
 use kafka::{Failure, Handler, KafkaMessage as _, Message, Producer};
 
+use indicators::RuleSets;
+use store::Store;
+
+use crate::assess;
 use crate::metrics::Metrics;
 use crate::reload::SharedEngine;
-use crate::screen::screen_report;
+use crate::screen::{conclude, report_findings, Assessment};
 
 /// Reports with more lines are screened on a blocking thread.
 const INLINE_LINES: usize = 50;
 
-/// Screens each report and publishes what it produced.
+/// Screens each report, weighs its indicators and publishes what it produced.
 pub struct ScreenReports {
     pub engine: SharedEngine,
+    pub store: Store,
+    pub rules: Arc<RuleSets>,
     pub producer: Producer,
     pub metrics: Metrics,
 }
@@ -31,17 +37,46 @@ impl Handler for ScreenReports {
         // The version in use when the report arrived screens all of it.
         let engine = self.engine.load_full();
         let report = Arc::new(report);
-        let screening = if report.lines.len() > INLINE_LINES {
+        let findings = if report.lines.len() > INLINE_LINES {
             // Long reports take more than a fraction of a millisecond: off the async threads.
             let (engine, report) = (engine.clone(), report.clone());
-            tokio::task::spawn_blocking(move || {
-                screen_report(&engine, &report, events::now_micros())
-            })
+            tokio::task::spawn_blocking(move || report_findings(&engine, &report))
+                .await
+                .map_err(|error| Failure::Transient(error.into()))?
+        } else {
+            report_findings(&engine, &report)
+        };
+        // The rules in force on the day the report was accepted judge it, also when it is
+        // screened again later.
+        let rules = self.rules.at(report.submitted_at);
+        let assessment = if findings.is_empty() {
+            Assessment::identification_only(rules)
+        } else {
+            assess::load(
+                &self.store,
+                &engine,
+                &report,
+                &findings,
+                rules.history_days,
+                assess::Mode::Record,
+            )
             .await
             .map_err(|error| Failure::Transient(error.into()))?
-        } else {
-            screen_report(&engine, &report, events::now_micros())
+            .assess(&report, &findings, rules)
         };
+        for hit in &assessment.hits {
+            self.metrics
+                .indicators
+                .with_label_values(&[hit.indicator_id.as_str()])
+                .inc();
+        }
+        let screening = conclude(
+            &engine,
+            &report,
+            findings,
+            &assessment,
+            events::now_micros(),
+        );
         self.metrics
             .screen_seconds
             .observe(started.elapsed().as_secs_f64());

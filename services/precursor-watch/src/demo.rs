@@ -89,13 +89,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         store.clone(),
     )
     .await?;
-    let matcher = matcher::App::build(matcher::ServeArgs {
-        admin: any_port.clone(),
-        kafka: kafka.clone(),
-        consumer_group: "matcher".into(),
-        reference_data: None,
-        reference_reload_seconds: 10,
-    })
+    let matcher = matcher::App::build(
+        matcher::ServeArgs {
+            admin: any_port.clone(),
+            kafka: kafka.clone(),
+            consumer_group: "matcher".into(),
+            reference_data: None,
+            reference_reload_seconds: 10,
+            rules: Vec::new(),
+        },
+        store.clone(),
+    )
     .await?;
     let router = router::App::build(
         router::ServeArgs {
