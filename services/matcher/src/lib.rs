@@ -4,6 +4,7 @@
 
 mod app;
 mod assess;
+mod backtest;
 mod cli;
 mod engine;
 mod metrics;
@@ -16,7 +17,8 @@ mod service;
 
 pub use app::{load_rules, App, ServeArgs};
 pub use assess::{load as load_assessment, Loaded, Mode};
-pub use cli::{main, Cli, Command};
+pub use backtest::{run as backtest, Summary};
+pub use cli::{main, Cli, Command, WatchListCommand};
 pub use engine::{normalize, CasField, Engine, Identification, LineInput, LineResult};
 pub use offline::screen_lines;
 pub use reference::{ReferenceData, Substance};

@@ -149,6 +149,41 @@ impl Store {
         }))
     }
 
+    /// Stored reports received in `[from, to)`, oldest first, after the report `after` (its
+    /// receipt time and id) when given: at most `limit` of them, each with its receipt time and
+    /// `orders.submitted` event.
+    pub async fn reports_received(
+        &self,
+        from: i64,
+        to: i64,
+        after: Option<(i64, &str)>,
+        limit: i64,
+    ) -> Result<Vec<(String, i64, Vec<u8>)>, StoreError> {
+        let (after_time, after_id) = after.unwrap_or((i64::MIN, ""));
+        let rows = sqlx::query(
+            "SELECT id, received_at, event FROM reports \
+             WHERE received_at >= $1 AND received_at < $2 \
+               AND (received_at > $3 OR (received_at = $3 AND id > $4)) \
+             ORDER BY received_at, id LIMIT $5",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(after_time)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id")?,
+                    row.try_get("received_at")?,
+                    row.try_get("event")?,
+                ))
+            })
+            .collect()
+    }
+
     /// The stored `orders.submitted` event of a report.
     pub async fn report_event(&self, report_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT event FROM reports WHERE id = $1")

@@ -62,6 +62,18 @@ async fn exercise(store: Store) {
     assert_eq!(again, Inserted::Existing(receipt.clone()));
     assert_eq!(store.report_event("r1").await.unwrap(), Some(vec![1, 2, 3]));
     assert_eq!(store.report_event("r2").await.unwrap(), None);
+    let received = store.reports_received(0, 2_000, None, 10).await.unwrap();
+    assert_eq!(received, vec![("r1".to_owned(), 1_000, vec![1, 2, 3])]);
+    assert!(store
+        .reports_received(0, 2_000, Some((1_000, "r1")), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .reports_received(0, 1_000, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Only one message waits, the first; what the publisher acknowledges is marked published.
     assert_eq!(store.outbox_depth().await.unwrap(), 1);

@@ -1,0 +1,165 @@
+//! The backtest over the real PostgreSQL: stored reports, screened and recorded as the service
+//! does, re-run under a candidate rule set; alerts appear, disappear and change severity, and
+//! nothing is written.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use events::{
+    AddressType, Customer, CustomerType, Delivery, OrderLine, OrderReport, PaymentMethod,
+};
+use indicators::RuleSets;
+use matcher::{report_findings, Engine, Mode, ReferenceData};
+use store::{NewReport, OutboxMessage, Store};
+
+const DAY: i64 = 86_400_000_000;
+/// 2026-11-10T00:00:00Z.
+const START: i64 = 1_794_268_800_000_000;
+
+fn report(id: &str, company: &str, at: i64, payment: PaymentMethod, kg: f64) -> OrderReport {
+    OrderReport {
+        report_id: id.into(),
+        company_id: company.into(),
+        company_reference: format!("SO-{id}"),
+        supplier_country: "DE".into(),
+        order_date: 20_400,
+        submitted_at: at,
+        customer: Customer {
+            id: "K-1".into(),
+            name: "Polder Aroma B.V.".into(),
+            customer_type: CustomerType::Company,
+            country: "NL".into(),
+            registration_number: Some("NL-KVK-44".into()),
+        },
+        delivery: Delivery {
+            country: "NL".into(),
+            address_type: AddressType::Business,
+        },
+        transit_countries: vec![],
+        payment_method: payment,
+        end_use: Some("flavour compounding for bakery products".into()),
+        lines: vec![OrderLine {
+            line_number: 1,
+            description: "Benzaldehyde FCC".into(),
+            cas: Some("100-52-7".into()),
+            hs_code: None,
+            quantity: kg,
+            unit: "kg".into(),
+            concentration_pct: None,
+            packaging: None,
+        }],
+    }
+}
+
+async fn purchases(store: &Store, party: &str) -> usize {
+    store
+        .party_history(party, 0, i64::MAX, "", 1_000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_candidate_rule_set_is_compared_without_writing_anything() {
+    let url = store::testing::fresh_postgres_url().await.unwrap();
+    let store = Store::connect(&url, 2).await.unwrap();
+    let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+    let rules = RuleSets::builtin().unwrap();
+    for company in ["acme", "borealis"] {
+        store
+            .create_company(company, company, "DE", 1)
+            .await
+            .unwrap();
+    }
+    // Two suppliers split 6 kg of benzaldehyde; a week later one sells 1 kg for cash.
+    let reports = [
+        report("r1", "acme", START, PaymentMethod::Invoice, 3.0),
+        report("r2", "borealis", START + DAY, PaymentMethod::Invoice, 3.0),
+        report("r3", "acme", START + 8 * DAY, PaymentMethod::Cash, 1.0),
+    ];
+    let mut party = String::new();
+    for order in &reports {
+        let event = events::encode(order).unwrap();
+        let new = NewReport {
+            id: order.report_id.clone(),
+            company_id: order.company_id.clone(),
+            company_reference: order.company_reference.clone(),
+            customer_key: "k".into(),
+            payload_sha256: order.report_id.clone(),
+            event: event.clone(),
+            received_at: order.submitted_at,
+        };
+        let message = OutboxMessage {
+            topic: "orders.submitted".into(),
+            key: "k".into(),
+            payload: event,
+        };
+        store.insert_report(&new, &message).await.unwrap();
+        // As the matcher does when it screens the report.
+        let findings = report_findings(&engine, order);
+        let loaded = matcher::load_assessment(&store, &engine, order, &findings, 400, Mode::Record)
+            .await
+            .unwrap();
+        party = loaded.party_id;
+    }
+    let recorded = purchases(&store, &party).await;
+    assert_eq!(recorded, 3);
+
+    // The candidate ignores splitting and weighs cash much more.
+    let mut candidate = rules.all()[0].clone();
+    candidate.version = "candidate".into();
+    candidate.weights.insert("order_splitting".into(), 0.0);
+    candidate.weights.insert("payment_cash".into(), 70.0);
+    let mut output = Vec::new();
+    let summary = matcher::backtest(
+        &store,
+        &engine,
+        &rules,
+        None,
+        &candidate,
+        (START, START + 30 * DAY),
+        &mut output,
+    )
+    .await
+    .unwrap();
+    let output = String::from_utf8(output).unwrap();
+    assert_eq!(summary.reports, 3, "{output}");
+    // Under the rules in force the split (r2) alerts, and r3 (still split, and cash) too.
+    assert_eq!(summary.baseline_alerts, 2, "{output}");
+    assert_eq!(summary.candidate_alerts, 1, "{output}");
+    assert_eq!(
+        (summary.appear, summary.disappear, summary.change),
+        (0, 1, 1),
+        "{output}"
+    );
+    assert!(
+        output.contains("disappears r2 borealis/SO-r2: was low score 35 [order_splitting]"),
+        "{output}"
+    );
+    assert!(
+        output.contains(
+            "changes    r3 acme/SO-r3: medium score 55 [payment_cash, order_splitting] -> high score 70 [payment_cash, order_splitting]"
+        ),
+        "{output}"
+    );
+    assert!(
+        output.contains("0 appear, 1 disappear, 1 change severity"),
+        "{output}"
+    );
+    // Read only.
+    assert_eq!(purchases(&store, &party).await, recorded);
+
+    // A range without the reports: nothing.
+    let mut output = Vec::new();
+    let empty = matcher::backtest(
+        &store,
+        &engine,
+        &rules,
+        None,
+        &candidate,
+        (START - 10 * DAY, START),
+        &mut output,
+    )
+    .await
+    .unwrap();
+    assert_eq!(empty.reports, 0);
+}
