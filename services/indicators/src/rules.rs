@@ -175,6 +175,20 @@ impl RuleSets {
         )
     }
 
+    /// The built-in versions and those in `files` (`--rules`).
+    pub fn load(files: &[std::path::PathBuf]) -> anyhow::Result<Self> {
+        let mut versions = Self::builtin()?.versions;
+        for path in files {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read rule set {} (--rules)", path.display()))?;
+            versions.push(
+                RuleSet::from_json(&text)
+                    .with_context(|| format!("invalid rule set {} (--rules)", path.display()))?,
+            );
+        }
+        Self::new(versions)
+    }
+
     /// The built-in versions and more, e.g. from `--rules` files. Versions must be unique.
     pub fn new(mut versions: Vec<RuleSet>) -> anyhow::Result<Self> {
         anyhow::ensure!(!versions.is_empty(), "no rule set");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use indicators::{RuleSet, RuleSets};
+use indicators::RuleSets;
 use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
@@ -84,20 +84,6 @@ pub fn load_reference(path: Option<&std::path::Path>) -> anyhow::Result<Referenc
     }
 }
 
-/// The built-in rule sets and those in `files`.
-pub fn load_rules(files: &[PathBuf]) -> anyhow::Result<RuleSets> {
-    let mut versions = RuleSets::builtin()?.all().to_vec();
-    for path in files {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read rule set {} (--rules)", path.display()))?;
-        versions.push(
-            RuleSet::from_json(&text)
-                .with_context(|| format!("invalid rule set {} (--rules)", path.display()))?,
-        );
-    }
-    RuleSets::new(versions)
-}
-
 /// How often purchases past the rules' history are forgotten.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -106,7 +92,7 @@ impl App {
     /// `store` is the system of record, where the buyers' histories are kept.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        let rules = Arc::new(load_rules(&args.rules)?);
+        let rules = Arc::new(RuleSets::load(&args.rules)?);
         let engine = Engine::new(load_reference(args.reference_data.as_deref())?)?;
         tracing::info!(version = engine.version(), "reference data loaded");
         let engine: SharedEngine = Arc::new(ArcSwap::from_pointee(engine));

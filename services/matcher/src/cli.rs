@@ -1,7 +1,7 @@
 //! The `matcher` command line.
 
 use clap::{Parser, Subcommand};
-use indicators::{RuleSet, WatchedParty};
+use indicators::{RuleSet, RuleSets, WatchedParty};
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::Store;
 
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use crate::app::{load_reference, load_rules};
+use crate::app::load_reference;
 use crate::{screen_lines, App, Engine, ServeArgs};
 
 /// Screens order reports against controlled and watch-listed chemicals.
@@ -148,7 +148,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             reference_data,
         } => {
             let engine = Engine::new(load_reference(reference_data.as_deref())?)?;
-            let rules = load_rules(&rules_in_use)?;
+            let rules = RuleSets::load(&rules_in_use)?;
             let text = std::fs::read_to_string(&candidate).with_context(|| {
                 format!("cannot read rule set {} (--rules)", candidate.display())
             })?;

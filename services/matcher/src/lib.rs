@@ -15,7 +15,7 @@ mod scope;
 mod screen;
 mod service;
 
-pub use app::{load_rules, App, ServeArgs};
+pub use app::{App, ServeArgs};
 pub use assess::{load as load_assessment, Loaded, Mode};
 pub use backtest::{run as backtest, Summary};
 pub use cli::{main, Cli, Command, WatchListCommand};

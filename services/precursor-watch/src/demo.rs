@@ -105,6 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         router::ServeArgs {
             admin: any_port,
             kafka: kafka.clone(),
+            rules: Vec::new(),
             consumer_group: "router".into(),
         },
         store.clone(),

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     pub admin: AdminArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
+    /// Indicator rule set files in use besides the built-in ones (as given to the matcher):
+    /// an alert is scored for each authority with the weights its rule set gives that
+    /// authority.
+    #[arg(long = "rules", env = "PW_RULES", value_delimiter = ',')]
+    pub rules: Vec<std::path::PathBuf>,
     /// Consumer group of the routers.
     #[arg(
         long = "consumer-group",
@@ -42,12 +47,14 @@ pub struct App {
     consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
+    rules: std::sync::Arc<indicators::RuleSets>,
 }
 
 impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        let rules = std::sync::Arc::new(indicators::RuleSets::load(&args.rules)?);
         args.kafka
             .ensure_topics(&[
                 topics::ALERTS_DETECTED,
@@ -73,6 +80,7 @@ impl App {
             consumer,
             metrics,
             readiness,
+            rules,
         })
     }
 
@@ -90,6 +98,7 @@ impl App {
             kafka: self.kafka,
             metrics: self.metrics.clone(),
             topics: Mutex::new(HashSet::new()),
+            rules: self.rules,
         };
         shutdown.spawn(
             "route",

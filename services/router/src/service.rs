@@ -1,10 +1,11 @@
 //! The consumer of `alerts.detected`.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
+use indicators::RuleSets;
 use kafka::{Failure, Handler, KafkaArgs, KafkaMessage as _, Message, Producer};
 use store::{DeliveryRecord, Store};
 
@@ -19,6 +20,8 @@ pub struct RouteAlerts {
     pub metrics: Metrics,
     /// Authority topics known to exist.
     pub topics: Mutex<HashSet<String>>,
+    /// The rule sets, for the weights of single authorities.
+    pub rules: Arc<RuleSets>,
 }
 
 impl Handler for RouteAlerts {
@@ -31,11 +34,20 @@ impl Handler for RouteAlerts {
                 .map_err(|error| Failure::invalid("invalid", error))?;
         }
         alert.authorities = authorities.clone();
-        let payload = events::encode(&alert).map_err(|error| Failure::invalid("encode", error))?;
+        // Each authority gets the alert scored with its own weights where its rule set has them.
+        let mut copies = Vec::with_capacity(authorities.len());
+        for authority in &authorities {
+            let copy = scored_for(&alert, &self.rules, &authority.country)
+                .unwrap_or_else(|| alert.clone());
+            let payload =
+                events::encode(&copy).map_err(|error| Failure::invalid("encode", error))?;
+            copies.push((copy, payload));
+        }
         // The authorities of one alert are independent: deliver to them concurrently.
         let deliveries = authorities
             .iter()
-            .map(|authority| self.deliver(&alert, authority, &payload));
+            .zip(&copies)
+            .map(|(authority, (copy, payload))| self.deliver(copy, authority, payload));
         futures::future::try_join_all(deliveries).await?;
         Ok(())
     }
@@ -109,5 +121,67 @@ impl RouteAlerts {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(topic)
+    }
+}
+
+/// The alert with the score and severity the authority's own weights give, when the rule set
+/// that scored it weighs anything differently for that authority.
+pub fn scored_for(alert: &Alert, rules: &RuleSets, country: &str) -> Option<Alert> {
+    let rule_set = rules.version(&alert.rule_set_version)?;
+    if !rule_set.authorities.contains_key(country) {
+        return None;
+    }
+    let mut copy = alert.clone();
+    for hit in &mut copy.indicators {
+        hit.weight = rule_set.weight(&hit.indicator_id, Some(country));
+    }
+    copy.score = indicators::score(&copy.findings, &copy.indicators, rule_set, Some(country));
+    copy.severity = indicators::severity(copy.score, rule_set, Some(country));
+    Some(copy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indicators::RuleSet;
+
+    fn alert(rule_set_version: &str) -> Alert {
+        let mut alert: Alert = serde_json::from_value(serde_json::json!({
+            "alert_id": "a", "report_id": "r", "company_id": "c", "company_reference": "SO",
+            "order": {"supplier_country": "DE", "customer_id": "K", "customer_name": "N",
+                      "customer_country": "NL", "delivery_country": "NL", "transit_countries": []},
+            "lines": [1], "findings": [], "indicators": [],
+            "score": 40.0, "severity": "MEDIUM", "authorities": [], "explanation": "",
+            "reference_data_version": "v", "rule_set_version": rule_set_version,
+            "party_id": "", "party_rule": "", "submitted_at": 1, "detected_at": 2
+        }))
+        .unwrap_or_else(|error| panic!("{error}"));
+        alert.indicators = vec![events::IndicatorHit {
+            indicator_id: "payment_cash".into(),
+            weight: 20.0,
+            evidence: "payment in cash".into(),
+        }];
+        alert
+    }
+
+    #[test]
+    fn an_authority_with_its_own_weights_gets_its_own_score() {
+        let base = RuleSets::builtin().unwrap_or_else(|e| panic!("{e}")).all()[0].clone();
+        let mut strict: RuleSet = base.clone();
+        strict.version = "strict".into();
+        strict.authorities.insert(
+            "NL".into(),
+            serde_json::from_value(serde_json::json!({"weights": {"payment_cash": 90}}))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+        let rules = RuleSets::new(vec![base, strict]).unwrap_or_else(|e| panic!("{e}"));
+        let dutch = scored_for(&alert("strict"), &rules, "NL").expect("NL weighs its own");
+        assert_eq!(dutch.score, 90.0);
+        assert_eq!(dutch.severity, events::Severity::Critical);
+        assert_eq!(dutch.indicators[0].weight, 90.0);
+        // Another authority, or a rule set without overrides: the alert as it is.
+        assert!(scored_for(&alert("strict"), &rules, "DE").is_none());
+        assert!(scored_for(&alert("indicators-2026.1"), &rules, "NL").is_none());
+        assert!(scored_for(&alert("unknown"), &rules, "NL").is_none());
     }
 }
