@@ -2,12 +2,16 @@
 # Starts, stops or checks a single-node Apache Kafka (KRaft) on 127.0.0.1 for the test suite.
 #
 # The broker's jars come from Maven Central through `mvn` (cached in ~/.m2) and run on this
-# machine's Java; nothing else is downloaded. Usage: tests/kafka.sh start|stop|status
+# machine's Java; nothing else is downloaded. Services connect in plaintext on $PORT (as the
+# super user); authorities connect with SASL/SCRAM-SHA-512 on $SASL_PORT, where ACLs apply.
+# Usage: tests/kafka.sh start|stop|status, or tests/kafka.sh run-class CLASS ARGS... to run one
+# of Kafka's tools (kafka.admin.ConfigCommand, org.apache.kafka.tools.AclCommand) on its jars.
 set -euo pipefail
 
 KAFKA_VERSION="${PW_KAFKA_VERSION:-4.1.1}"
 PORT="${PW_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${PW_KAFKA_CONTROLLER_PORT:-9093}"
+SASL_PORT="${PW_KAFKA_SASL_PORT:-9094}"
 DIR="${PW_KAFKA_DIR:-${TMPDIR:-/tmp}/precursor-watch-kafka-$PORT}"
 
 log() { echo "kafka.sh: $*" >&2; }
@@ -15,7 +19,7 @@ log() { echo "kafka.sh: $*" >&2; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 classpath() {
-  local cp_file="$DIR/classpath-$KAFKA_VERSION.txt"
+  local cp_file="$DIR/classpath-$KAFKA_VERSION-tools.txt"
   if [[ ! -s "$cp_file" ]]; then
     command -v mvn >/dev/null || { log "mvn is required to fetch the Kafka jars"; exit 1; }
     mkdir -p "$DIR/pom"
@@ -26,6 +30,10 @@ classpath() {
   <dependencies>
     <dependency>
       <groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
+      <version>$KAFKA_VERSION</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId>
       <version>$KAFKA_VERSION</version>
     </dependency>
     <dependency>
@@ -55,11 +63,17 @@ start() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+# The services and the controller connect in plaintext, as the super user; authorities by SCRAM.
+super.users=User:ANONYMOUS
+allow.everyone.if.no.acl.found=false
 log.dirs=$DIR/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -119,9 +133,15 @@ stop() {
   log "broker stopped"
 }
 
+run_class() {
+  local cp; cp="$(classpath)"
+  java -Xmx256m -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$cp" "$@"
+}
+
 case "${1:-}" in
   start) start ;;
+  run-class) shift; run_class "$@" ;;
   stop) stop ;;
   status) if port_open "$PORT"; then echo "up on 127.0.0.1:$PORT"; else echo "down"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|run-class CLASS ARGS..." >&2; exit 2 ;;
 esac

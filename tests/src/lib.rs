@@ -122,10 +122,14 @@ impl Service {
 /// take turns.
 static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The three services running as processes over one Kafka and one database.
+/// The services running as processes over one Kafka and one database.
 pub struct Pipeline {
     pub run: String,
     pub ingest_url: String,
+    /// The authority API (and its admin API).
+    pub authority_url: String,
+    /// The operators' token of the admin API.
+    pub admin_token: String,
     pub database_url: String,
     pub brokers: String,
     pub api_key: String,
@@ -135,8 +139,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Creates a fresh database and a company, starts ingest, matcher and router, and waits until
-    /// each is ready.
+    /// Creates a fresh database and a company, starts ingest, matcher, router and authorities, and
+    /// waits until each is ready.
     pub async fn start() -> anyhow::Result<Self> {
         let turn = SHARED_BROKER.lock().await;
         let run = format!("run-{}", uuid::Uuid::new_v4().simple());
@@ -144,12 +148,15 @@ impl Pipeline {
         let brokers = kafka_brokers();
         let log_dir = log_dir(&run)?;
         let http = free_addr()?;
+        let authority_http = free_addr()?;
 
         let api_key = create_company(&database_url, "acme-chemicals").await?;
 
         let mut pipeline = Self {
+            admin_token: format!("operator-{run}"),
             run,
             ingest_url: format!("http://{http}"),
+            authority_url: format!("http://{authority_http}"),
             database_url,
             brokers,
             api_key,
@@ -162,6 +169,21 @@ impl Pipeline {
             .await?;
         pipeline.spawn("matcher", &["serve"]).await?;
         pipeline.spawn("router", &["serve"]).await?;
+        let token = pipeline.admin_token.clone();
+        pipeline
+            .spawn(
+                "authorities",
+                &[
+                    "serve",
+                    "--http-addr",
+                    &authority_http.to_string(),
+                    "--admin-token",
+                    &token,
+                    "--stream-poll-ms",
+                    "100",
+                ],
+            )
+            .await?;
         pipeline.wait_ready(Duration::from_secs(90)).await?;
         Ok(pipeline)
     }
@@ -292,6 +314,9 @@ impl AlertReader {
         mut done: impl FnMut(&HashMap<String, Vec<Alert>>) -> bool,
     ) -> anyhow::Result<HashMap<String, Vec<Alert>>> {
         let mut seen: HashMap<String, Vec<Alert>> = HashMap::new();
+        // A rebalance (a topic created while reading) rewinds to the earliest offset: a message
+        // read again is the same message, not a duplicate on the topic.
+        let mut positions: std::collections::HashSet<(String, i32, i64)> = Default::default();
         let deadline = tokio::time::Instant::now() + within;
         while !done(&seen) {
             let message = match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
@@ -303,6 +328,14 @@ impl AlertReader {
                 Ok(Err(error)) => return Err(error.into()),
                 Err(_) => break,
             };
+            let position = (
+                message.topic().to_owned(),
+                message.partition(),
+                message.offset(),
+            );
+            if !positions.insert(position) {
+                continue;
+            }
             let alert: Alert = events::decode(message.payload().unwrap_or_default())?;
             seen.entry(message.topic().to_owned())
                 .or_default()

@@ -7,7 +7,7 @@ use apache_avro::Schema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{Alert, DeadLetter, OrderReport, ScreeningResult};
+use crate::{Alert, DeadLetter, Feedback, OrderReport, ScreeningResult};
 
 /// Largest allocation a decoded length prefix may ask for; hostile bytes cannot claim more.
 const MAX_ALLOCATION_BYTES: usize = 16 * 1024 * 1024;
@@ -92,6 +92,7 @@ event!(
 );
 event!(Alert, "alert.avsc", "alert.v1.avsc", "alert.v2.avsc");
 event!(DeadLetter, "dead_letter.avsc");
+event!(Feedback, "feedback.avsc");
 
 /// Why an event could not be encoded; a value that does not fit its schema is a bug.
 #[derive(Debug, thiserror::Error)]

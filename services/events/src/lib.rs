@@ -6,6 +6,7 @@
 mod alert;
 mod codec;
 mod dead_letter;
+mod feedback;
 mod order_report;
 mod screening_result;
 
@@ -15,6 +16,7 @@ pub use alert::{
 };
 pub use codec::{decode, encode, DecodeError, EncodeError, Event};
 pub use dead_letter::{Bytes, DeadLetter};
+pub use feedback::{Disposition, Feedback};
 pub use order_report::{
     AddressType, Customer, CustomerType, Delivery, OrderLine, OrderReport, PaymentMethod,
 };

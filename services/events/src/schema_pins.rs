@@ -4,7 +4,7 @@
 use apache_avro::{AvroSchema, Schema};
 
 use crate::codec::Event;
-use crate::{Alert, DeadLetter, OrderReport, ScreeningResult};
+use crate::{Alert, DeadLetter, Feedback, OrderReport, ScreeningResult};
 
 fn assert_pinned<E: Event + AvroSchema>() {
     // Derived schemas carry no logical types; the files do. Compare the structure, and leave the
@@ -78,6 +78,7 @@ fn rust_types_match_their_schema_files() {
     assert_pinned::<ScreeningResult>();
     assert_pinned::<Alert>();
     assert_pinned::<DeadLetter>();
+    assert_pinned::<Feedback>();
 }
 
 #[test]

@@ -28,6 +28,7 @@ const SPLITTING: &str =
 const COMBINATION: &str = "Regulation (EU) No 98/2013 Art. 9(3)(c), by analogy (combinations uncommon for the stated use)";
 const WATCH_LIST: &str =
     "21 CFR 1310.05(a)(2) (a party matching a description furnished by the authority)";
+const CONFIRMED: &str = "the authorities' own findings on earlier alerts (feedback); 21 CFR 1310.05(a)(2), a party matching a description furnished by the authority";
 
 /// Every indicator the rules know, in the order alerts list them.
 pub const INDICATORS: &[Indicator] = &[
@@ -145,6 +146,11 @@ pub const INDICATORS: &[Indicator] = &[
         id: "watch_listed_party",
         title: "customer on an authority's watch list of parties",
         basis: WATCH_LIST,
+    },
+    Indicator {
+        id: "party_confirmed_suspicious",
+        title: "buyer of an earlier alert an authority confirmed suspicious",
+        basis: CONFIRMED,
     },
 ];
 

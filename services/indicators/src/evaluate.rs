@@ -51,6 +51,8 @@ pub struct Case<'a> {
     pub history: &'a [Purchase],
     /// Watch-listed parties that may be this buyer.
     pub watched: &'a [WatchedParty],
+    /// Earlier alerts about this buyer that an authority confirmed suspicious, in words.
+    pub confirmed: &'a [String],
     /// Threshold per substance id from the reference data (21 CFR 1310.04), for splitting.
     pub thresholds: &'a BTreeMap<String, Threshold>,
     /// The time the order is judged at: its submission time.
@@ -234,6 +236,9 @@ pub fn evaluate(case: &Case<'_>, rules: &RuleSet) -> Vec<IndicatorHit> {
     order_splitting(case, rules, &customer, &mut fire);
     route_combination(case, rules, &mut fire);
     watch_list(case, rules, &mut fire);
+    for confirmed in case.confirmed {
+        fire("party_confirmed_suspicious", confirmed.clone());
+    }
 
     crate::catalog::INDICATORS
         .iter()

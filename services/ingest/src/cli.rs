@@ -6,7 +6,7 @@ use domain::CountryCode;
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::{Store, StoreError};
 
-use crate::{auth, App, ServeArgs};
+use crate::{App, ServeArgs};
 
 /// Accepts order reports from chemical companies.
 #[derive(Debug, Parser)]
@@ -88,7 +88,7 @@ pub async fn create_company(store: &Store, args: &CreateCompanyArgs) -> anyhow::
 
 /// Creates another API key for an existing company.
 pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<NewCompany> {
-    let key = auth::generate();
+    let key = keys::generate();
     store
         .add_api_key(
             &key.key_id,

@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use store::{Inserted, NewReport, OutboxMessage, ReportStatus, Status, Store, StoreError};
 use tokio::sync::Notify;
 
-use crate::auth;
 use crate::metrics::Metrics;
 use crate::report::{Envelope, Problem, ReportRequest};
 
@@ -144,13 +143,13 @@ async fn authenticate(parts: &Parts, store: &Store) -> Result<Company, ApiError>
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
-    let (key_id, secret) = auth::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
+    let (key_id, secret) = keys::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
     let record = store
         .api_key(key_id)
         .await
         .map_err(ApiError::store)?
         .ok_or_else(ApiError::unauthorized)?;
-    if record.revoked || !auth::verify(secret, &record.secret_hash) {
+    if record.revoked || !keys::verify(secret, &record.secret_hash) {
         return Err(ApiError::unauthorized());
     }
     Ok(Company(record.company_id))

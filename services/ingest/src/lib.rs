@@ -2,7 +2,6 @@
 //! receipt and publishes them to `orders.submitted`.
 
 mod app;
-mod auth;
 mod cli;
 mod http;
 mod metrics;

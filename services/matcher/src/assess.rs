@@ -22,6 +22,8 @@ pub struct Loaded {
     pub party_rule: String,
     pub history: Vec<Purchase>,
     pub watched: Vec<WatchedParty>,
+    /// Earlier alerts about the buyer an authority confirmed suspicious, in words.
+    pub confirmed: Vec<String>,
     pub thresholds: BTreeMap<String, Threshold>,
 }
 
@@ -40,6 +42,7 @@ impl Loaded {
                 purchases: &self.purchases,
                 history: &self.history,
                 watched: &self.watched,
+                confirmed: &self.confirmed,
                 thresholds: &self.thresholds,
                 now: report.submitted_at,
             },
@@ -110,6 +113,24 @@ pub async fn load(
         .into_iter()
         .map(|(_, party)| party)
         .collect();
+    let confirmed = if party_id.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .party_confirmed_suspicious(&party_id)
+            .await?
+            .filter(|feedback| feedback.recorded_at <= report.submitted_at)
+            .map(|feedback| {
+                let day = chrono::DateTime::from_timestamp_micros(feedback.recorded_at)
+                    .map(|time| time.format("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
+                vec![format!(
+                    "alert {} about this buyer was confirmed suspicious by the {} authority on {day}",
+                    feedback.alert_id, feedback.country
+                )]
+            })
+            .unwrap_or_default()
+    };
     if mode == Mode::Record && !party_id.is_empty() {
         store.record_purchases(&party_id, &purchases).await?;
     }
@@ -120,6 +141,7 @@ pub async fn load(
         party_rule,
         history,
         watched,
+        confirmed,
         thresholds,
     })
 }

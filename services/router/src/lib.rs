@@ -5,6 +5,7 @@ mod app;
 mod cli;
 mod jurisdiction;
 mod metrics;
+mod preferences;
 mod service;
 mod watch;
 

@@ -9,6 +9,8 @@ pub struct Metrics {
     pub registry: Registry,
     /// Alerts delivered, by authority country and severity.
     pub delivered: IntCounterVec,
+    /// Alerts an authority's preferences turned away, by country.
+    pub filtered: IntCounterVec,
     /// Time from acceptance by ingest to delivery on the authority topic.
     pub submit_to_delivery_seconds: Histogram,
     pub consumer: ConsumerMetrics,
@@ -18,6 +20,14 @@ impl Metrics {
     /// Creates the metrics on a registry of their own.
     pub fn new() -> prometheus::Result<Self> {
         let registry = Registry::new_custom(Some("pw_router".into()), None)?;
+        let filtered = IntCounterVec::new(
+            Opts::new(
+                "alerts_filtered_total",
+                "Alerts an authority's preferences turned away, by country",
+            ),
+            &["country"],
+        )?;
+        registry.register(Box::new(filtered.clone()))?;
         let delivered = IntCounterVec::new(
             Opts::new(
                 "alerts_delivered_total",
@@ -35,6 +45,7 @@ impl Metrics {
         Ok(Self {
             registry,
             delivered,
+            filtered,
             submit_to_delivery_seconds,
             consumer,
         })

@@ -7,10 +7,11 @@ use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
 use indicators::RuleSets;
 use kafka::{Failure, Handler, KafkaArgs, KafkaMessage as _, Message, Producer};
-use store::{DeliveryRecord, Store};
+use store::{AuthorityAlert, DeliveryRecord, Store};
 
 use crate::jurisdiction::authorities_concerned;
 use crate::metrics::Metrics;
+use crate::preferences::{for_roles, refusal};
 
 /// Delivers each alert to every authority concerned, once.
 pub struct RouteAlerts {
@@ -34,20 +35,39 @@ impl Handler for RouteAlerts {
                 .map_err(|error| Failure::invalid("invalid", error))?;
         }
         alert.authorities = authorities.clone();
-        // Each authority gets the alert scored with its own weights where its rule set has them.
+        // Each authority gets the alert scored with its own weights where its rule set has them,
+        // with what its role calls for, when its preferences accept it.
         let mut copies = Vec::with_capacity(authorities.len());
         for authority in &authorities {
-            let copy = scored_for(&alert, &self.rules, &authority.country)
+            let scored = scored_for(&alert, &self.rules, &authority.country)
                 .unwrap_or_else(|| alert.clone());
+            let entry = self
+                .store
+                .authority(&authority.country)
+                .await
+                .map_err(anyhow::Error::from)?;
+            if let Some(reason) = entry.as_ref().and_then(|entry| refusal(entry, &scored)) {
+                self.metrics
+                    .filtered
+                    .with_label_values(&[authority.country.as_str()])
+                    .inc();
+                tracing::info!(
+                    alert_id = alert.alert_id,
+                    country = authority.country,
+                    reason,
+                    "alert not delivered: the authority's preferences turn it away"
+                );
+                continue;
+            }
+            let copy = for_roles(&scored, &authority.roles);
             let payload =
                 events::encode(&copy).map_err(|error| Failure::invalid("encode", error))?;
-            copies.push((copy, payload));
+            copies.push((authority, copy, payload));
         }
         // The authorities of one alert are independent: deliver to them concurrently.
-        let deliveries = authorities
+        let deliveries = copies
             .iter()
-            .zip(&copies)
-            .map(|(authority, (copy, payload))| self.deliver(copy, authority, payload));
+            .map(|(authority, copy, payload)| self.deliver(copy, authority, payload));
         futures::future::try_join_all(deliveries).await?;
         Ok(())
     }
@@ -95,6 +115,21 @@ impl RouteAlerts {
             offset: delivered.offset,
             delivered_at: events::now_micros(),
         };
+        let json =
+            serde_json::to_string(alert).map_err(|error| Failure::invalid("encode", error))?;
+        self.store
+            .record_authority_alert(&AuthorityAlert {
+                seq: 0,
+                country: country.to_owned(),
+                alert_id: alert.alert_id.clone(),
+                report_id: alert.report_id.clone(),
+                party_id: alert.party_id.clone(),
+                severity: alert.severity.as_str().to_owned(),
+                alert_json: json,
+                delivered_at: record.delivered_at,
+            })
+            .await
+            .map_err(anyhow::Error::from)?;
         self.store
             .record_delivery(&record)
             .await

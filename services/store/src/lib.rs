@@ -3,6 +3,7 @@
 //! The SQL is portable between the two (timestamps are microseconds since the Unix epoch in
 //! BIGINT columns); only the migrations are written once per backend. Every write is idempotent.
 
+mod authorities;
 mod companies;
 mod deliveries;
 mod outbox;
@@ -16,6 +17,7 @@ use anyhow::Context as _;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
 pub use companies::ApiKeyRecord;
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};

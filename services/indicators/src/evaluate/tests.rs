@@ -89,6 +89,7 @@ struct Run {
     findings: Vec<Finding>,
     history: Vec<Purchase>,
     watched: Vec<WatchedParty>,
+    confirmed: Vec<String>,
     thresholds: BTreeMap<String, Threshold>,
     rules: RuleSet,
 }
@@ -101,6 +102,7 @@ impl Run {
             findings,
             history: vec![past("r-old", "supplier-a", "toluene", 100.0, "l", 90)],
             watched: vec![],
+            confirmed: vec![],
             thresholds: BTreeMap::new(),
             rules: rules(),
         }
@@ -115,6 +117,7 @@ impl Run {
                 purchases: &purchases,
                 history: &self.history,
                 watched: &self.watched,
+                confirmed: &self.confirmed,
                 thresholds: &self.thresholds,
                 now: NOW,
             },
@@ -490,4 +493,18 @@ fn hits_carry_the_rule_sets_weights() {
     run.report.payment_method = PaymentMethod::Cash;
     let hits = run.hits();
     assert_eq!(hits[0].weight, run.rules.weight("payment_cash", None));
+}
+
+#[test]
+fn a_buyer_an_authority_confirmed_suspicious() {
+    let mut run = anhydride(200.0);
+    assert!(run.ids().is_empty());
+    run.confirmed = vec![
+        "alert a-1 about this buyer was confirmed suspicious by the NL authority on 2026-11-02"
+            .into(),
+    ];
+    assert_eq!(run.ids(), vec!["party_confirmed_suspicious"]);
+    assert!(run
+        .evidence("party_confirmed_suspicious")
+        .contains("confirmed suspicious by the NL authority"));
 }

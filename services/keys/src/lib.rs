@@ -1,5 +1,5 @@
-//! Company API keys: `pw_<key id>_<secret>`. Only a hash of the secret is stored, and it is
-//! compared in constant time.
+//! API keys of companies and authorities: `pw_<key id>_<secret>`. Only a hash of the secret is
+//! stored, and it is compared in constant time.
 
 use base64::Engine as _;
 use rand::RngCore as _;

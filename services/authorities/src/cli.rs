@@ -1,0 +1,114 @@
+//! The `authorities` command line.
+
+use clap::{Parser, Subcommand};
+use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use store::Store;
+
+use crate::directory::{issue_key, register_authority, AuthorityArgs};
+use crate::{App, ServeArgs};
+
+/// The national competent authorities: directory, preferences, and their API.
+#[derive(Debug, Parser)]
+#[command(name = "authorities", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the authority API and the feedback consumer.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        shutdown: ShutdownArgs,
+    },
+    /// Creates or updates an authority's entry and preferences.
+    Register(AuthorityArgs),
+    /// Issues an API key for a registered authority; prints it once.
+    IssueKey {
+        /// ISO 3166-1 alpha-2 code of the authority's country.
+        #[arg(long)]
+        country: String,
+    },
+    /// Revokes an API key by its id (the 16 hex digits after `pw_`).
+    RevokeKey {
+        #[arg(long = "key-id")]
+        key_id: String,
+    },
+    /// Lists the directory.
+    List,
+}
+
+/// Runs the command line.
+pub async fn main(cli: Cli) -> anyhow::Result<()> {
+    runtime::init_telemetry(cli.log.log_format);
+    let store = Store::connect(&cli.database.database_url, cli.database.max_connections).await?;
+    match cli.command {
+        Command::Serve {
+            serve,
+            shutdown: shutdown_args,
+        } => {
+            let app = App::build(serve, store).await?;
+            tracing::info!(http = %app.http_addr()?, admin = %app.admin_addr()?, "authorities running");
+            let shutdown = Shutdown::new();
+            app.spawn(&shutdown)?;
+            shutdown.run_until_signal(shutdown_args.grace()).await
+        }
+        Command::Register(args) => {
+            let authority = register_authority(&store, &args).await?;
+            println!(
+                "authority {} ({}): topic {}, minimum severity {}",
+                authority.country, authority.name, authority.topic, authority.min_severity
+            );
+            Ok(())
+        }
+        Command::IssueKey { country } => {
+            let country = country.to_ascii_uppercase();
+            let token = issue_key(&store, &country).await?;
+            println!("authority: {country}");
+            println!("api key: {token}");
+            Ok(())
+        }
+        Command::RevokeKey { key_id } => {
+            anyhow::ensure!(
+                store
+                    .revoke_authority_key(&key_id, events::now_micros())
+                    .await?,
+                "no active key {key_id}"
+            );
+            println!("key {key_id} revoked");
+            Ok(())
+        }
+        Command::List => {
+            for authority in store.authorities().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\tmin {}\tregimes {}\tcategories {}\twatch-list findings {}",
+                    authority.country,
+                    authority.name,
+                    authority.contact,
+                    authority.topic,
+                    authority.min_severity,
+                    if authority.regimes.is_empty() {
+                        "all".into()
+                    } else {
+                        authority.regimes.join(",")
+                    },
+                    if authority.categories.is_empty() {
+                        "all".into()
+                    } else {
+                        authority.categories.join(",")
+                    },
+                    authority.watch_list_findings
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! The authority API (`/v1/...`, one key per authority) and the operators' admin API
+//! (`/admin/v1/...`, the operator token).
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use events::Disposition;
+use serde::{Deserialize, Serialize};
+use store::{AuthorityAlert, FeedbackRecord, Store, StoreError};
+use subtle::ConstantTimeEq as _;
+
+use crate::directory::{self, AuthorityArgs};
+use crate::metrics::Metrics;
+
+/// Most alerts one page returns.
+const MAX_PAGE: i64 = 500;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub metrics: Metrics,
+    /// The operators' token for the admin API; the admin API is off without one.
+    pub admin_token: Option<String>,
+    /// How often an open stream looks for new alerts.
+    pub poll: Duration,
+}
+
+/// The routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/v1/alerts", get(list_alerts))
+        .route("/v1/alerts/stream", get(stream_alerts))
+        .route("/v1/alerts/{alert_id}", get(one_alert))
+        .route(
+            "/v1/alerts/{alert_id}/feedback",
+            post(add_feedback).get(list_feedback),
+        )
+        .route("/admin/v1/authorities", get(admin_authorities))
+        .route("/admin/v1/authorities/{country}", put(admin_put_authority))
+        .route(
+            "/admin/v1/authorities/{country}/keys",
+            post(admin_issue_key),
+        )
+        .route("/admin/v1/alerts/{alert_id}/feedback", get(admin_feedback))
+        .with_state(state)
+}
+
+/// An error answer: `{"error": ..., "message": ...}`.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    error: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("{field}: {reason}"),
+        )
+    }
+
+    fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such alert among this authority's alerts",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        tracing::error!(error = %error, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is unavailable; retry later",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The authority calling, from its key.
+pub struct Caller {
+    pub country: String,
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let unauthorized = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the authority's API key as Authorization: Bearer pw_...",
+            )
+        };
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        let (key_id, secret) = keys::split(token).ok_or_else(unauthorized)?;
+        let key = state
+            .store
+            .authority_key(key_id)
+            .await?
+            .ok_or_else(unauthorized)?;
+        if key.revoked || !keys::verify(secret, &key.secret_hash) {
+            return Err(unauthorized());
+        }
+        Ok(Caller {
+            country: key.country,
+        })
+    }
+}
+
+/// An operator, from the admin token.
+pub struct Operator;
+
+impl FromRequestParts<ApiState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.admin_token else {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "admin_disabled",
+                "the admin API is off: start the service with --admin-token",
+            ));
+        };
+        let given = bearer(parts).unwrap_or_default();
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send the operator token as Authorization: Bearer <token>",
+            ))
+        }
+    }
+}
+
+/// One alert of the authority, with its number in the authority's stream.
+#[derive(Debug, Serialize)]
+struct Numbered {
+    seq: i64,
+    alert: serde_json::Value,
+}
+
+fn numbered(alert: &AuthorityAlert) -> Numbered {
+    Numbered {
+        seq: alert.seq,
+        alert: serde_json::from_str(&alert.alert_json).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Page {
+    alerts: Vec<Numbered>,
+    /// Pass as `after` for the next page.
+    next_after: i64,
+}
+
+fn number(
+    field: &str,
+    text: Option<&str>,
+    default: i64,
+    range: (i64, i64),
+) -> Result<i64, ApiError> {
+    let Some(text) = text else { return Ok(default) };
+    let value: i64 = text
+        .parse()
+        .map_err(|_| ApiError::invalid(field, format!("{text:?} is not a whole number")))?;
+    if value < range.0 || value > range.1 {
+        return Err(ApiError::invalid(
+            field,
+            format!("{value} is not between {} and {}", range.0, range.1),
+        ));
+    }
+    Ok(value)
+}
+
+/// `GET /v1/alerts?after=N&limit=M`: the authority's alerts numbered after N, oldest first.
+async fn list_alerts(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page>, ApiError> {
+    let after = number("after", query.after.as_deref(), 0, (0, i64::MAX))?;
+    let limit = number("limit", query.limit.as_deref(), 100, (1, MAX_PAGE))?;
+    let alerts = state
+        .store
+        .authority_alerts(&caller.country, after, limit)
+        .await?;
+    state
+        .metrics
+        .requests
+        .with_label_values(&["list", "2xx"])
+        .inc();
+    Ok(Json(Page {
+        next_after: alerts.last().map_or(after, |alert| alert.seq),
+        alerts: alerts.iter().map(numbered).collect(),
+    }))
+}
+
+/// `GET /v1/alerts/{id}`: one alert, when it was delivered to the calling authority.
+async fn one_alert(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(alert_id): Path<String>,
+) -> Result<Json<Numbered>, ApiError> {
+    let alert = state
+        .store
+        .authority_alert(&caller.country, &alert_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(numbered(&alert)))
+}
+
+/// `GET /v1/alerts/stream`: Server-Sent Events, one `alert` event per alert with its number as
+/// the event id; a client that reconnects with `Last-Event-ID` (or `?after=`) misses nothing.
+async fn stream_alerts(
+    State(state): State<ApiState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Result<Sse<impl futures::Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let last = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let after = number(
+        "Last-Event-ID",
+        last.as_deref().or(query.after.as_deref()),
+        0,
+        (0, i64::MAX),
+    )?;
+    state.metrics.streams.inc();
+    let open = StreamGuard(state.metrics.clone());
+    let start = (state, caller.country, after, VecDeque::new(), open);
+    let stream = futures::stream::unfold(
+        start,
+        |(state, country, mut after, mut pending, open)| async move {
+            loop {
+                if let Some(alert) = pending.pop_front() {
+                    let alert: AuthorityAlert = alert;
+                    after = alert.seq;
+                    let event = Event::default()
+                        .id(alert.seq.to_string())
+                        .event("alert")
+                        .data(alert.alert_json);
+                    return Some((Ok(event), (state, country, after, pending, open)));
+                }
+                match state.store.authority_alerts(&country, after, 100).await {
+                    Ok(alerts) if !alerts.is_empty() => pending.extend(alerts),
+                    Ok(_) => tokio::time::sleep(state.poll).await,
+                    Err(error) => {
+                        tracing::warn!(error = %error, "alert stream cannot read the database");
+                        tokio::time::sleep(state.poll * 4).await;
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Counts an open stream until it is dropped.
+struct StreamGuard(Metrics);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.streams.dec();
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedbackBody {
+    disposition: Option<String>,
+    note: Option<String>,
+    author: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct FeedbackView {
+    alert_id: String,
+    country: String,
+    disposition: String,
+    note: String,
+    author: String,
+    source: String,
+    recorded_at: i64,
+}
+
+impl From<FeedbackRecord> for FeedbackView {
+    fn from(record: FeedbackRecord) -> Self {
+        Self {
+            alert_id: record.alert_id,
+            country: record.country,
+            disposition: record.disposition,
+            note: record.note,
+            author: record.author,
+            source: record.source,
+            recorded_at: record.recorded_at,
+        }
+    }
+}
+
+/// `POST /v1/alerts/{id}/feedback`: records the authority's disposition on one of its alerts.
+async fn add_feedback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(alert_id): Path<String>,
+    body: Result<Json<FeedbackBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<FeedbackView>), ApiError> {
+    let Json(body) = body.map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
+    let disposition_text = body
+        .disposition
+        .ok_or_else(|| ApiError::invalid("disposition", "missing"))?;
+    let disposition = Disposition::parse(&disposition_text).ok_or_else(|| {
+        ApiError::invalid(
+            "disposition",
+            format!("{disposition_text:?} is not one of UNDER_REVIEW, CONFIRMED_SUSPICIOUS, LEGITIMATE, MORE_INFORMATION_NEEDED"),
+        )
+    })?;
+    let author = body.author.unwrap_or_default();
+    if author.trim().is_empty() || author.len() > 200 {
+        return Err(ApiError::invalid(
+            "author",
+            "must name who records it (1 to 200 characters)",
+        ));
+    }
+    let note = body.note.unwrap_or_default();
+    if note.len() > 4000 {
+        return Err(ApiError::invalid("note", "at most 4000 characters"));
+    }
+    if state
+        .store
+        .authority_alert(&caller.country, &alert_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let record = FeedbackRecord {
+        alert_id,
+        country: caller.country,
+        disposition: disposition.as_str().to_owned(),
+        note,
+        author: author.trim().to_owned(),
+        source: "api".into(),
+        recorded_at: events::now_micros(),
+    };
+    state.store.record_feedback(&record).await?;
+    state
+        .metrics
+        .feedback
+        .with_label_values(&[disposition.as_str(), "api"])
+        .inc();
+    Ok((StatusCode::CREATED, Json(record.into())))
+}
+
+/// `GET /v1/alerts/{id}/feedback`: the calling authority's dispositions on one of its alerts.
+async fn list_feedback(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(alert_id): Path<String>,
+) -> Result<Json<Vec<FeedbackView>>, ApiError> {
+    if state
+        .store
+        .authority_alert(&caller.country, &alert_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found());
+    }
+    let records = state
+        .store
+        .feedback_for(&alert_id, Some(&caller.country))
+        .await?;
+    Ok(Json(records.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Serialize)]
+struct AuthorityView {
+    country: String,
+    name: String,
+    contact: String,
+    topic: String,
+    min_severity: String,
+    regimes: Vec<String>,
+    categories: Vec<String>,
+    watch_list_findings: bool,
+}
+
+impl From<store::Authority> for AuthorityView {
+    fn from(a: store::Authority) -> Self {
+        Self {
+            country: a.country,
+            name: a.name,
+            contact: a.contact,
+            topic: a.topic,
+            min_severity: a.min_severity,
+            regimes: a.regimes,
+            categories: a.categories,
+            watch_list_findings: a.watch_list_findings,
+        }
+    }
+}
+
+/// `GET /admin/v1/authorities`: the directory.
+async fn admin_authorities(
+    State(state): State<ApiState>,
+    _: Operator,
+) -> Result<Json<Vec<AuthorityView>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .authorities()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
+}
+
+/// `PUT /admin/v1/authorities/{country}`: creates or updates an entry.
+async fn admin_put_authority(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(country): Path<String>,
+    body: Result<Json<AuthorityArgs>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<AuthorityView>, ApiError> {
+    let Json(mut args) =
+        body.map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
+    args.country = country;
+    let authority = directory::validate(&args).map_err(|reason| {
+        let (field, reason) = reason.split_once(": ").unwrap_or(("body", reason.as_str()));
+        ApiError::invalid(field, reason)
+    })?;
+    state.store.upsert_authority(&authority).await?;
+    Ok(Json(authority.into()))
+}
+
+/// `POST /admin/v1/authorities/{country}/keys`: a new key, shown once.
+async fn admin_issue_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(country): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let country = country.to_ascii_uppercase();
+    if state.store.authority(&country).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no authority for {country}: PUT /admin/v1/authorities/{country} first"),
+        ));
+    }
+    let key = keys::generate();
+    state
+        .store
+        .add_authority_key(
+            &key.key_id,
+            &country,
+            &key.secret_hash,
+            events::now_micros(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"country": country, "api_key": key.token})),
+    ))
+}
+
+/// `GET /admin/v1/alerts/{id}/feedback`: every authority's dispositions, for operators.
+async fn admin_feedback(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(alert_id): Path<String>,
+) -> Result<Json<Vec<FeedbackView>>, ApiError> {
+    let records = state.store.feedback_for(&alert_id, None).await?;
+    Ok(Json(records.into_iter().map(Into::into).collect()))
+}
