@@ -163,3 +163,38 @@ async fn a_candidate_rule_set_is_compared_without_writing_anything() {
     .unwrap();
     assert_eq!(empty.reports, 0);
 }
+
+/// A report screened again (a redelivery after a restart or a rebalance) is judged as the first
+/// time, and its purchases are not counted twice.
+#[tokio::test]
+async fn a_report_screened_again_is_judged_the_same() {
+    let url = store::testing::fresh_postgres_url().await.unwrap();
+    let store = Store::connect(&url, 2).await.unwrap();
+    let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
+    let rules = RuleSets::builtin().unwrap();
+    let rules = &rules.all()[0];
+    let first = report("r1", "acme", START, PaymentMethod::Invoice, 3.0);
+    let second = report("r2", "borealis", START + DAY, PaymentMethod::Invoice, 3.0);
+    let judge = |order: OrderReport| {
+        let store = store.clone();
+        let engine = &engine;
+        async move {
+            let findings = report_findings(engine, &order);
+            let loaded =
+                matcher::load_assessment(&store, engine, &order, &findings, 400, Mode::Record)
+                    .await
+                    .unwrap();
+            let hits = loaded.assess(&order, &findings, rules).hits;
+            (loaded.party_id, hits)
+        }
+    };
+    judge(first).await;
+    let (party, once) = judge(second.clone()).await;
+    assert!(
+        once.iter().any(|hit| hit.indicator_id == "order_splitting"),
+        "{once:?}"
+    );
+    let (_, again) = judge(second).await;
+    assert_eq!(again, once);
+    assert_eq!(purchases(&store, &party).await, 2);
+}
