@@ -118,6 +118,26 @@ impl Service {
     }
 }
 
+impl Pipeline {
+    /// Kills a service with SIGKILL, as a crash would, and starts it again with the same
+    /// arguments; waits until it is ready.
+    pub async fn crash_and_restart(
+        &mut self,
+        name: &'static str,
+        args: &[&str],
+    ) -> anyhow::Result<()> {
+        let index = self
+            .services
+            .iter()
+            .position(|service| service.name == name)
+            .with_context(|| format!("no service {name}"))?;
+        let mut service = self.services.remove(index);
+        service.child.kill().await?;
+        self.spawn(name, args).await?;
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+}
+
 /// The services' topics and consumer groups are fixed names, so pipelines on the shared broker
 /// take turns.
 static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -208,7 +228,8 @@ impl Pipeline {
         Ok(())
     }
 
-    async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
+    /// Waits until every service answers `/readyz`.
+    pub async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + within;
         for service in &mut self.services {

@@ -149,6 +149,74 @@ impl KafkaArgs {
     }
 }
 
+impl KafkaArgs {
+    /// Looks for a message keyed `key` among the last `tail` messages of each partition of
+    /// `topic`, and returns where it is: whether an earlier attempt, stopped between sending and
+    /// recording, did send it. Blocking: call it from a blocking thread.
+    pub fn find_keyed(
+        &self,
+        topic: &str,
+        key: &[u8],
+        tail: i64,
+    ) -> anyhow::Result<Option<(i32, i64)>> {
+        use rdkafka::consumer::{BaseConsumer, Consumer as _};
+        use rdkafka::message::Message as _;
+        use rdkafka::{Offset, TopicPartitionList};
+
+        let timeout = std::time::Duration::from_secs(10);
+        let consumer: BaseConsumer<PwContext> = self
+            .client_config(
+                &[],
+                &[
+                    ("group.id", "precursor-watch-delivery-check"),
+                    ("enable.auto.commit", "false"),
+                    ("enable.partition.eof", "true"),
+                ],
+            )
+            .create_with_context(PwContext)
+            .context("cannot create a kafka consumer to check a delivery")?;
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        for partition in partitions {
+            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+            if high <= low {
+                continue;
+            }
+            let mut assignment = TopicPartitionList::new();
+            assignment.add_partition_offset(
+                topic,
+                partition,
+                Offset::Offset((high - tail).max(low)),
+            )?;
+            consumer.assign(&assignment)?;
+            let deadline = std::time::Instant::now() + 2 * timeout;
+            loop {
+                match consumer.poll(std::time::Duration::from_millis(200)) {
+                    Some(Ok(message)) => {
+                        if message.key() == Some(key) {
+                            return Ok(Some((partition, message.offset())));
+                        }
+                        if message.offset() + 1 >= high {
+                            break;
+                        }
+                    }
+                    Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => break,
+                    Some(Err(error)) => return Err(error.into()),
+                    None if std::time::Instant::now() > deadline => {
+                        anyhow::bail!("timed out reading {topic} partition {partition}")
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// The client context of every client: librdkafka logs go to `tracing`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PwContext;

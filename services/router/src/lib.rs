@@ -12,4 +12,6 @@ mod watch;
 pub use app::{App, ServeArgs};
 pub use cli::{main, Cli, Command};
 pub use jurisdiction::authorities_concerned;
+pub use metrics::Metrics;
+pub use service::RouteAlerts;
 pub use watch::WatchArgs;

@@ -13,6 +13,10 @@ use crate::jurisdiction::authorities_concerned;
 use crate::metrics::Metrics;
 use crate::preferences::{for_roles, refusal};
 
+/// How far back on an authority topic an interrupted delivery is looked for: the messages sent
+/// since the attempt began, with a wide margin.
+const INTERRUPTED_TAIL: i64 = 10_000;
+
 /// Delivers each alert to every authority concerned, once.
 pub struct RouteAlerts {
     pub store: Store,
@@ -75,46 +79,75 @@ impl Handler for RouteAlerts {
 
 impl RouteAlerts {
     /// Sends the alert to one authority's topic unless the ledger has it, then records it.
-    async fn deliver(
+    ///
+    /// The ledger records the attempt before the send and where the alert landed after it. An
+    /// attempt found under way (the router stopped between the two) is finished by looking for
+    /// the alert on the topic: sent already, it is recorded; not sent, it is sent. So each
+    /// authority receives each alert once, also across a crash.
+    pub async fn deliver(
         &self,
         alert: &Alert,
         authority: &AuthorityConcerned,
         payload: &[u8],
     ) -> Result<(), Failure> {
         let country = authority.country.as_str();
-        // A redelivered alert (restart before the offset was committed) is not sent twice.
-        if self
-            .store
-            .is_delivered(&alert.alert_id, country)
-            .await
-            .map_err(anyhow::Error::from)?
-        {
-            return Ok(());
-        }
         let topic = topics::authority(country);
-        if !self.topic_known(&topic) {
-            self.kafka.ensure_topics(&[&topic]).await?;
-            self.topics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(topic.clone());
-        }
-        let delivered = self
-            .producer
-            .send(&topic, alert.alert_id.as_bytes(), payload, None)
-            .await
-            .map_err(Failure::from)?;
         let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
-        let record = DeliveryRecord {
+        let mut record = DeliveryRecord {
             alert_id: alert.alert_id.clone(),
             country: country.to_owned(),
             report_id: alert.report_id.clone(),
             roles: roles.join(","),
             topic: topic.clone(),
-            partition: delivered.partition,
-            offset: delivered.offset,
+            partition: -1,
+            offset: -1,
             delivered_at: events::now_micros(),
         };
+        let known = self
+            .store
+            .delivery_offset(&alert.alert_id, country)
+            .await
+            .map_err(anyhow::Error::from)?;
+        let found = match known {
+            // Delivered (a redelivered alert, or one detected again): not sent twice.
+            Some(offset) if offset >= 0 => return Ok(()),
+            Some(_) => self.find_on_topic(&topic, &alert.alert_id).await?,
+            None => {
+                self.store
+                    .record_delivery(&record)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+                None
+            }
+        };
+        let (partition, offset) = match found {
+            Some(position) => {
+                tracing::info!(
+                    alert_id = alert.alert_id,
+                    topic,
+                    "an interrupted delivery had sent the alert: recording it"
+                );
+                position
+            }
+            None => {
+                if !self.topic_known(&topic) {
+                    self.kafka.ensure_topics(&[&topic]).await?;
+                    self.topics
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(topic.clone());
+                }
+                let delivered = self
+                    .producer
+                    .send(&topic, alert.alert_id.as_bytes(), payload, None)
+                    .await
+                    .map_err(Failure::from)?;
+                (delivered.partition, delivered.offset)
+            }
+        };
+        record.partition = partition;
+        record.offset = offset;
+        record.delivered_at = events::now_micros();
         let json =
             serde_json::to_string(alert).map_err(|error| Failure::invalid("encode", error))?;
         self.store
@@ -149,6 +182,21 @@ impl RouteAlerts {
             "alert delivered"
         );
         Ok(())
+    }
+
+    /// Where the alert is on the authority's topic, if an interrupted attempt sent it.
+    async fn find_on_topic(
+        &self,
+        topic: &str,
+        alert_id: &str,
+    ) -> Result<Option<(i32, i64)>, Failure> {
+        let (kafka, topic, key) = (self.kafka.clone(), topic.to_owned(), alert_id.to_owned());
+        tokio::task::spawn_blocking(move || {
+            kafka.find_keyed(&topic, key.as_bytes(), INTERRUPTED_TAIL)
+        })
+        .await
+        .map_err(|error| Failure::Transient(error.into()))?
+        .map_err(Failure::Transient)
     }
 
     fn topic_known(&self, topic: &str) -> bool {

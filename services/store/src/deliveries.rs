@@ -16,21 +16,39 @@ pub struct DeliveryRecord {
 }
 
 impl Store {
-    /// Whether the alert was already delivered to the country's authority.
-    pub async fn is_delivered(&self, alert_id: &str, country: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT 1 FROM deliveries WHERE alert_id = $1 AND country = $2")
-            .bind(alert_id)
-            .bind(country)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+    /// What the ledger knows of the alert's delivery to the country's authority: nothing, a
+    /// delivery under way (offset -1: an attempt began and may or may not have sent it), or the
+    /// offset it was delivered at.
+    pub async fn delivery_offset(
+        &self,
+        alert_id: &str,
+        country: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let row =
+            sqlx::query("SELECT kafka_offset FROM deliveries WHERE alert_id = $1 AND country = $2")
+                .bind(alert_id)
+                .bind(country)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|row| row.try_get("kafka_offset")).transpose()?)
     }
 
-    /// Records a delivery; a second record of the same alert and country is ignored.
+    /// Whether the alert was delivered to the country's authority.
+    pub async fn is_delivered(&self, alert_id: &str, country: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .delivery_offset(alert_id, country)
+            .await?
+            .is_some_and(|offset| offset >= 0))
+    }
+
+    /// Records that a delivery begins (`partition` and `offset` -1) or where it landed; a
+    /// delivery recorded as landed stays as it is.
     pub async fn record_delivery(&self, delivery: &DeliveryRecord) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO deliveries (alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (alert_id, country) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (alert_id, country) DO UPDATE SET \
+             kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset, \
+             delivered_at = excluded.delivered_at WHERE deliveries.kafka_offset < 0",
         )
         .bind(&delivery.alert_id)
         .bind(&delivery.country)

@@ -126,7 +126,7 @@ impl Store {
     ) -> Result<Option<ReportStatus>, StoreError> {
         let row = sqlx::query(
             "SELECT r.id, r.company_reference, r.payload_sha256, r.received_at, s.screened_at, \
-                    (SELECT COUNT(*) FROM deliveries d WHERE d.report_id = r.id) AS deliveries \
+                    (SELECT COUNT(*) FROM deliveries d WHERE d.report_id = r.id AND d.kafka_offset >= 0) AS deliveries \
              FROM reports r LEFT JOIN screenings s ON s.report_id = r.id \
              WHERE r.id = $1 AND r.company_id = $2",
         )

@@ -143,6 +143,27 @@ async fn exercise(store: Store) {
         delivered_at: 11,
     };
     assert!(!store.is_delivered("a1", "DE").await.unwrap());
+    // An attempt under way, then where it landed.
+    store
+        .record_delivery(&DeliveryRecord {
+            partition: -1,
+            offset: -1,
+            ..delivery.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.delivery_offset("a1", "DE").await.unwrap(), Some(-1));
+    assert!(!store.is_delivered("a1", "DE").await.unwrap());
+    assert_eq!(
+        store
+            .report_status("acme", "r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Screened,
+        "an attempt under way is no referral yet"
+    );
     store.record_delivery(&delivery).await.unwrap();
     store
         .record_delivery(&DeliveryRecord {
