@@ -39,8 +39,20 @@ pub fn binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// A free port on 127.0.0.1.
+/// A free port on 127.0.0.1, below the ephemeral range (32768 and up on Linux): a port the
+/// kernel hands out for port 0 may be taken by an outgoing connection (a Kafka client) before
+/// the service binds it.
 pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    // Spread test processes apart; step through the range within one.
+    let seed = u16::try_from(std::process::id() % 1000).unwrap_or(0) * 12;
+    for _ in 0..2000 {
+        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + (seed + step) % 12_000;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(listener.local_addr()?);
+        }
+    }
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 

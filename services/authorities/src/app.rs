@@ -30,6 +30,12 @@ pub struct ServeArgs {
     /// Operators' token for the admin API (`/admin/v1/...`); the admin API is off without it.
     #[arg(long = "admin-token", env = "PW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Certificate chain (PEM) for HTTPS; with `--tls-key`, the API is served over TLS only.
+    #[arg(long = "tls-cert", env = "PW_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of the certificate.
+    #[arg(long = "tls-key", env = "PW_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Milliseconds between two looks for new alerts on an open stream.
     #[arg(
         long = "stream-poll-ms",
@@ -55,6 +61,7 @@ impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("http_addr", &self.http_addr)
+            .field("tls_cert", &self.tls_cert)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<hidden>"),
@@ -75,6 +82,7 @@ pub struct App {
     readiness: Readiness,
     admin_token: Option<String>,
     poll: Duration,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl App {
@@ -94,6 +102,26 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => {
+                // One crypto provider for the process; a second install is a no-op.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                Some(
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                        .await
+                        .with_context(|| {
+                            format!(
+                                "cannot load the TLS certificate {} and key {} (--tls-cert, --tls-key)",
+                                cert.display(),
+                                key.display()
+                            )
+                        })?,
+                )
+            }
+            (None, None) => None,
+            (Some(_), None) => anyhow::bail!("--tls-cert needs --tls-key"),
+            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert"),
+        };
         let listener = TcpListener::bind(args.http_addr).await.with_context(|| {
             format!(
                 "cannot bind the authority API to {} (--http-addr)",
@@ -120,6 +148,7 @@ impl App {
             readiness,
             admin_token: args.admin_token,
             poll: Duration::from_millis(args.stream_poll_ms.max(10)),
+            tls,
         })
     }
 
@@ -143,12 +172,31 @@ impl App {
         };
         let token = shutdown.token();
         let listener = self.listener;
-        shutdown.spawn("http", async move {
-            axum::serve(listener, http::router(state))
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-                .context("authority API failed")
-        });
+        match self.tls {
+            None => shutdown.spawn("http", async move {
+                axum::serve(listener, http::router(state))
+                    .with_graceful_shutdown(async move { token.cancelled().await })
+                    .await
+                    .context("authority API failed")
+            }),
+            Some(tls) => {
+                let listener = listener.into_std()?;
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                shutdown.spawn("https", async move {
+                    tokio::spawn(async move {
+                        token.cancelled().await;
+                        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+                    });
+                    axum_server::from_tcp_rustls(listener, tls)
+                        .context("cannot serve the authority API over TLS")?
+                        .handle(handle)
+                        .serve(http::router(state).into_make_service())
+                        .await
+                        .context("authority API failed")
+                });
+            }
+        }
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         shutdown.spawn(
             "feedback",
