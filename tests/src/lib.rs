@@ -73,33 +73,43 @@ pub fn sample_report(reference: &str) -> serde_json::Value {
     report
 }
 
-/// Registers a company with `ingest create-company` and returns its API key.
-pub async fn create_company(database_url: &str, id: &str) -> anyhow::Result<String> {
-    let output = Command::new(binary("ingest")?)
-        .args([
-            "create-company",
-            "--id",
-            id,
-            "--name",
-            "ACME Chemicals GmbH",
-            "--country",
-            "DE",
-        ])
+/// Runs a command of a service binary against `database_url`; returns its standard output.
+pub async fn run_cli(name: &str, database_url: &str, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(binary(name)?)
+        .args(args)
         .env("PW_DATABASE_URL", database_url)
         .output()
         .await?;
     if !output.status.success() {
         bail!(
-            "create-company failed: {}",
+            "{name} {args:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let stdout = String::from_utf8(output.stdout)?;
-    let api_key = stdout
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+/// The API key a command printed on its `api key: ` line.
+pub fn printed_api_key(stdout: &str) -> anyhow::Result<String> {
+    stdout
         .lines()
         .find_map(|line| line.strip_prefix("api key: "))
-        .context("create-company printed no api key")?;
-    Ok(api_key.to_owned())
+        .map(str::to_owned)
+        .context("no api key printed")
+}
+
+/// Registers a company with `ingest create-company` and returns its API key.
+pub async fn create_company(database_url: &str, id: &str) -> anyhow::Result<String> {
+    let args = [
+        "create-company",
+        "--id",
+        id,
+        "--name",
+        "ACME Chemicals GmbH",
+        "--country",
+        "DE",
+    ];
+    printed_api_key(&run_cli("ingest", database_url, &args).await?)
 }
 
 /// One running service process.

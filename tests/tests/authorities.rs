@@ -440,5 +440,67 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         !text.contains("acetic") && !text.contains("indicator") && !text.contains("NL"),
         "{text}"
     );
+
+    // Rotation: a second key for NL works; the first, revoked through the admin API, is
+    // refused at once (even though the service had verified it before).
+    let (status, body) = admin(
+        &client,
+        &pipeline,
+        reqwest::Method::POST,
+        "/admin/v1/authorities/NL/keys",
+        None,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let second = body["api_key"].as_str().unwrap().to_owned();
+    let first_id = keys["NL"].split('_').nth(1).unwrap().to_owned();
+    let (status, _) = admin(
+        &client,
+        &pipeline,
+        reqwest::Method::DELETE,
+        &format!("/admin/v1/keys/{first_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        get(&client, &pipeline, &keys["NL"], "/v1/alerts").await.0,
+        401
+    );
+    assert_eq!(get(&client, &pipeline, &second, "/v1/alerts").await.0, 200);
+
+    // Every operator action is in the audit log, with who did it and never a secret.
+    let (status, audit) = admin(
+        &client,
+        &pipeline,
+        reqwest::Method::GET,
+        "/admin/v1/audit?limit=1000",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let entries = audit.as_array().unwrap();
+    let has = |action: &str, target: &str, actor: &str| {
+        entries.iter().any(|entry| {
+            entry["action"] == action && entry["target"] == target && entry["actor"] == actor
+        })
+    };
+    assert!(
+        has("company.create", "acme-chemicals", &store::cli_actor()),
+        "{audit}"
+    );
+    assert!(has("authority.put", "NL", "admin-api"), "{audit}");
+    assert!(has("authority.key.issue", "NL", "admin-api"), "{audit}");
+    assert!(has("authority.key.revoke", "NL", "admin-api"), "{audit}");
+    let text = audit.to_string();
+    for key in keys.values().chain([&second]) {
+        let secret = key.rsplit('_').next().unwrap();
+        assert!(!text.contains(secret), "a secret in the audit log");
+    }
+    // Operators only.
+    assert_eq!(
+        get(&client, &pipeline, &second, "/admin/v1/audit").await.0,
+        401
+    );
     pipeline.stop().await.unwrap();
 }

@@ -9,7 +9,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::Connection as _;
 use sqlx::Row as _;
-use system_tests::{create_company, sample_report, AlertReader, Pipeline};
+use system_tests::{
+    create_company, printed_api_key, run_cli, sample_report, AlertReader, Pipeline,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow_from_ingest_to_the_authorities_concerned() {
@@ -174,6 +176,52 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+
+    // Key rotation from the command line: a new key works, the old one revoked is refused.
+    let db = &pipeline.database_url;
+    let printed = run_cli("ingest", db, &["issue-key", "--company", "other-company"])
+        .await
+        .unwrap();
+    let new_key = printed_api_key(&printed).unwrap();
+    let old_id = other_key.split('_').nth(1).unwrap();
+    let args = [
+        "revoke-key",
+        "--company",
+        "other-company",
+        "--key-id",
+        old_id,
+    ];
+    run_cli("ingest", db, &args).await.unwrap();
+    let listed = run_cli("ingest", db, &["list-keys", "--company", "other-company"])
+        .await
+        .unwrap();
+    assert!(
+        listed.contains(old_id) && listed.contains("revoked"),
+        "{listed}"
+    );
+    for (key, expected) in [(&other_key, 401), (&new_key, 404)] {
+        let response = client
+            .get(format!(
+                "{}/v1/reports/{suspicious_id}",
+                pipeline.ingest_url
+            ))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected);
+    }
+    // Another company's key cannot be revoked by naming the wrong company.
+    let first_id = pipeline.api_key.split('_').nth(1).unwrap();
+    let args = [
+        "revoke-key",
+        "--company",
+        "other-company",
+        "--key-id",
+        first_id,
+    ];
+    let refused = run_cli("ingest", db, &args).await.unwrap_err();
+    assert!(format!("{refused:#}").contains("--key-id"), "{refused:#}");
 
     // The same alert detected twice more (a matcher retry) is not delivered again: send two
     // copies, then a fresh report of the same customer, and wait for the fresh one's alert.

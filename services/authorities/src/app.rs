@@ -169,6 +169,7 @@ impl App {
             metrics: self.metrics.clone(),
             admin_token: self.admin_token,
             poll: self.poll,
+            verifier: keys::Verifier::default(),
         };
         let token = shutdown.token();
         let listener = self.listener;

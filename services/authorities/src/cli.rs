@@ -1,10 +1,11 @@
 //! The `authorities` command line.
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::Store;
 
-use crate::directory::{issue_key, register_authority, AuthorityArgs};
+use crate::directory::{issue_key, register_authority, revoke_key, AuthorityArgs};
 use crate::{App, ServeArgs};
 
 /// The national competent authorities: directory, preferences, and their API.
@@ -71,16 +72,16 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::IssueKey { country } => {
             let country = country.to_ascii_uppercase();
-            let token = issue_key(&store, &country).await?;
+            let token = issue_key(&store, &country, &store::cli_actor())
+                .await?
+                .with_context(|| format!("no authority for {country}: register it first"))?;
             println!("authority: {country}");
             println!("api key: {token}");
             Ok(())
         }
         Command::RevokeKey { key_id } => {
             anyhow::ensure!(
-                store
-                    .revoke_authority_key(&key_id, events::now_micros())
-                    .await?,
+                revoke_key(&store, &key_id, &store::cli_actor()).await?,
                 "no active key {key_id}"
             );
             println!("key {key_id} revoked");

@@ -1,7 +1,7 @@
 //! The directory of authorities: an entry per country with its preferences, and its keys.
 
 use events::Severity;
-use store::{Authority, Store};
+use store::{AuditEntry, Authority, Store, StoreError};
 
 /// An authority's entry as an operator gives it (subcommand flags or admin API body).
 #[derive(Debug, Clone, clap::Args, serde::Deserialize)]
@@ -95,24 +95,83 @@ pub fn validate(args: &AuthorityArgs) -> Result<Authority, String> {
     })
 }
 
-/// Creates or updates an authority's entry.
+/// Creates or updates an authority's entry from the command line.
 pub async fn register_authority(store: &Store, args: &AuthorityArgs) -> anyhow::Result<Authority> {
     let authority = validate(args).map_err(|reason| anyhow::anyhow!("--{reason}"))?;
-    store.upsert_authority(&authority).await?;
+    save(store, &authority, &store::cli_actor()).await?;
     Ok(authority)
 }
 
-/// Issues a new API key for a registered authority; the token is shown once.
-pub async fn issue_key(store: &Store, country: &str) -> anyhow::Result<String> {
-    anyhow::ensure!(
-        store.authority(country).await?.is_some(),
-        "no authority for {country}: register it first"
+/// Stores an authority's entry and writes who did it to the audit log.
+pub async fn save(store: &Store, authority: &Authority, actor: &str) -> Result<(), StoreError> {
+    store.upsert_authority(authority).await?;
+    let detail = format!(
+        "{} <{}>, topic {}, minimum severity {}, regimes [{}], categories [{}], watch-list findings {}",
+        authority.name,
+        authority.contact,
+        authority.topic,
+        authority.min_severity,
+        authority.regimes.join(","),
+        authority.categories.join(","),
+        authority.watch_list_findings
     );
+    store
+        .audit(&AuditEntry::new(
+            actor,
+            "authority.put",
+            &authority.country,
+            detail,
+        ))
+        .await
+}
+
+/// Issues a new API key for a registered authority; the token is shown once. `None` when no
+/// authority is registered for `country`.
+pub async fn issue_key(
+    store: &Store,
+    country: &str,
+    actor: &str,
+) -> Result<Option<String>, StoreError> {
+    if store.authority(country).await?.is_none() {
+        return Ok(None);
+    }
     let key = keys::generate();
     store
         .add_authority_key(&key.key_id, country, &key.secret_hash, events::now_micros())
         .await?;
-    Ok(key.token)
+    let detail = format!("key {}", key.key_id);
+    store
+        .audit(&AuditEntry::new(
+            actor,
+            "authority.key.issue",
+            country,
+            detail,
+        ))
+        .await?;
+    Ok(Some(key.token))
+}
+
+/// Revokes an authority's key; false when there is no such active key.
+pub async fn revoke_key(store: &Store, key_id: &str, actor: &str) -> Result<bool, StoreError> {
+    let Some(key) = store.authority_key(key_id).await? else {
+        return Ok(false);
+    };
+    if !store
+        .revoke_authority_key(key_id, events::now_micros())
+        .await?
+    {
+        return Ok(false);
+    }
+    let detail = format!("key {key_id}");
+    store
+        .audit(&AuditEntry::new(
+            actor,
+            "authority.key.revoke",
+            &key.country,
+            detail,
+        ))
+        .await?;
+    Ok(true)
 }
 
 #[cfg(test)]

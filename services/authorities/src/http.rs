@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use events::Disposition;
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,8 @@ pub struct ApiState {
     pub admin_token: Option<String>,
     /// How often an open stream looks for new alerts.
     pub poll: Duration,
+    /// Remembers verified API keys (Argon2 runs once per key and process).
+    pub verifier: keys::Verifier,
 }
 
 /// The routes.
@@ -51,6 +53,8 @@ pub fn router(state: ApiState) -> Router {
             post(admin_issue_key),
         )
         .route("/admin/v1/alerts/{alert_id}/feedback", get(admin_feedback))
+        .route("/admin/v1/keys/{key_id}", delete(admin_revoke_key))
+        .route("/admin/v1/audit", get(admin_audit))
         .with_state(state)
 }
 
@@ -139,7 +143,12 @@ impl FromRequestParts<ApiState> for Caller {
             .authority_key(key_id)
             .await?
             .ok_or_else(unauthorized)?;
-        if key.revoked || !keys::verify(secret, &key.secret_hash) {
+        if key.revoked
+            || !state
+                .verifier
+                .verify(key_id, secret, &key.secret_hash)
+                .await
+        {
             return Err(unauthorized());
         }
         Ok(Caller {
@@ -479,7 +488,7 @@ async fn admin_put_authority(
         let (field, reason) = reason.split_once(": ").unwrap_or(("body", reason.as_str()));
         ApiError::invalid(field, reason)
     })?;
-    state.store.upsert_authority(&authority).await?;
+    directory::save(&state.store, &authority, ADMIN_API).await?;
     Ok(Json(authority.into()))
 }
 
@@ -490,26 +499,16 @@ async fn admin_issue_key(
     Path(country): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let country = country.to_ascii_uppercase();
-    if state.store.authority(&country).await?.is_none() {
+    let Some(token) = directory::issue_key(&state.store, &country, ADMIN_API).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no authority for {country}: PUT /admin/v1/authorities/{country} first"),
         ));
-    }
-    let key = keys::generate();
-    state
-        .store
-        .add_authority_key(
-            &key.key_id,
-            &country,
-            &key.secret_hash,
-            events::now_micros(),
-        )
-        .await?;
+    };
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({"country": country, "api_key": key.token})),
+        Json(serde_json::json!({"country": country, "api_key": token})),
     ))
 }
 
@@ -521,4 +520,47 @@ async fn admin_feedback(
 ) -> Result<Json<Vec<FeedbackView>>, ApiError> {
     let records = state.store.feedback_for(&alert_id, None).await?;
     Ok(Json(records.into_iter().map(Into::into).collect()))
+}
+
+/// The actor recorded in the audit log for the admin API.
+const ADMIN_API: &str = "admin-api";
+
+/// `DELETE /admin/v1/keys/{key_id}`: revokes an authority's key at once.
+async fn admin_revoke_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(key_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if directory::revoke_key(&state.store, &key_id, ADMIN_API).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no active key {key_id}"),
+        ))
+    }
+}
+
+/// Paging through the audit log.
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    limit: Option<i64>,
+}
+
+/// `GET /admin/v1/audit?after=&limit=`: operators' actions, oldest first.
+async fn admin_audit(
+    State(state): State<ApiState>,
+    _: Operator,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<store::AuditEntry>>, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError::invalid("query", rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "between 1 and 1000"));
+    }
+    Ok(Json(state.store.audit_log(query.after, limit).await?))
 }

@@ -110,6 +110,7 @@ impl App {
             store: self.store.clone(),
             outbox_wake: wake.clone(),
             metrics: self.metrics.clone(),
+            verifier: keys::Verifier::default(),
         };
         let token = shutdown.token();
         let listener = self.listener;

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use domain::CountryCode;
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
-use store::{Store, StoreError};
+use store::{AuditEntry, Store, StoreError};
 
 use crate::{App, ServeArgs};
 
@@ -32,6 +32,27 @@ pub enum Command {
     },
     /// Registers a reporting company and prints its API key (shown only this once).
     CreateCompany(CreateCompanyArgs),
+    /// Creates another API key for a company and prints it (shown only this once): to rotate a
+    /// key, issue a new one, switch the company's systems over, then revoke the old one.
+    IssueKey(CompanyArgs),
+    /// Revokes an API key of a company; requests with it are refused at once.
+    RevokeKey {
+        #[command(flatten)]
+        company: CompanyArgs,
+        /// The key's id: the 16 hex digits after `pw_`.
+        #[arg(long = "key-id")]
+        key_id: String,
+    },
+    /// Lists the API keys of a company (ids and dates; secrets are never kept).
+    ListKeys(CompanyArgs),
+}
+
+/// The company a key command works on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompanyArgs {
+    /// Id of the company, as given to create-company.
+    #[arg(long)]
+    pub company: String,
 }
 
 /// Settings of `ingest create-company`.
@@ -83,11 +104,24 @@ pub async fn create_company(store: &Store, args: &CreateCompanyArgs) -> anyhow::
         Err(StoreError::Conflict(_)) => anyhow::bail!("--id: a company {id} exists already"),
         Err(error) => return Err(error).context("cannot store the company"),
     }
+    store
+        .audit(&AuditEntry::new(
+            store::cli_actor(),
+            "company.create",
+            id,
+            format!("{} ({country})", args.name.trim()),
+        ))
+        .await
+        .context("cannot write the audit log")?;
     issue_api_key(store, id).await
 }
 
 /// Creates another API key for an existing company.
 pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<NewCompany> {
+    anyhow::ensure!(
+        store.company_exists(company_id).await?,
+        "--company: no company {company_id}"
+    );
     let key = keys::generate();
     store
         .add_api_key(
@@ -98,6 +132,15 @@ pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<Ne
         )
         .await
         .context("cannot store the API key")?;
+    store
+        .audit(&AuditEntry::new(
+            store::cli_actor(),
+            "company.key.issue",
+            company_id,
+            format!("key {}", key.key_id),
+        ))
+        .await
+        .context("cannot write the audit log")?;
     Ok(NewCompany {
         id: company_id.to_owned(),
         api_key: key.token,
@@ -126,5 +169,57 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             println!("(store the key now: only its hash is kept)");
             Ok(())
         }
+        Command::IssueKey(args) => {
+            let company = issue_api_key(&store, args.company.trim()).await?;
+            println!("api key: {}", company.api_key);
+            println!("(store the key now: only its hash is kept)");
+            Ok(())
+        }
+        Command::RevokeKey { company, key_id } => {
+            let company = company.company.trim();
+            let revoked = store
+                .revoke_api_key(company, key_id.trim(), events::now_micros())
+                .await?;
+            anyhow::ensure!(
+                revoked,
+                "--key-id: company {company} has no active key {key_id}"
+            );
+            store
+                .audit(&AuditEntry::new(
+                    store::cli_actor(),
+                    "company.key.revoke",
+                    company,
+                    format!("key {key_id}"),
+                ))
+                .await
+                .context("cannot write the audit log")?;
+            println!("revoked key {key_id} of {company}");
+            Ok(())
+        }
+        Command::ListKeys(args) => {
+            let company = args.company.trim();
+            anyhow::ensure!(
+                store.company_exists(company).await?,
+                "--company: no company {company}"
+            );
+            for key in store.api_keys_of(company).await? {
+                let revoked = key.revoked_at.map_or_else(
+                    || "active".to_owned(),
+                    |at| format!("revoked {}", rfc3339(at)),
+                );
+                println!(
+                    "{}  created {}  {revoked}",
+                    key.key_id,
+                    rfc3339(key.created_at)
+                );
+            }
+            Ok(())
+        }
     }
+}
+
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }

@@ -30,6 +30,8 @@ pub struct ApiState {
     pub store: Store,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Metrics,
+    /// Remembers verified API keys (Argon2 runs once per key and process).
+    pub verifier: keys::Verifier,
 }
 
 /// The API's routes.
@@ -123,7 +125,7 @@ impl FromRequestParts<ApiState> for Company {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let company = authenticate(parts, &state.store).await;
+        let company = authenticate(parts, state).await;
         if let Err(error) = &company {
             let result = if error.status == StatusCode::UNAUTHORIZED {
                 "unauthorized"
@@ -136,7 +138,7 @@ impl FromRequestParts<ApiState> for Company {
     }
 }
 
-async fn authenticate(parts: &Parts, store: &Store) -> Result<Company, ApiError> {
+async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Company, ApiError> {
     let token = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -144,12 +146,18 @@ async fn authenticate(parts: &Parts, store: &Store) -> Result<Company, ApiError>
         .and_then(|value| value.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
     let (key_id, secret) = keys::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
-    let record = store
+    let record = state
+        .store
         .api_key(key_id)
         .await
         .map_err(ApiError::store)?
         .ok_or_else(ApiError::unauthorized)?;
-    if record.revoked || !keys::verify(secret, &record.secret_hash) {
+    if record.revoked
+        || !state
+            .verifier
+            .verify(key_id, secret, &record.secret_hash)
+            .await
+    {
         return Err(ApiError::unauthorized());
     }
     Ok(Company(record.company_id))

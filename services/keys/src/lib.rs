@@ -1,6 +1,17 @@
-//! API keys of companies and authorities: `pw_<key id>_<secret>`. Only a hash of the secret is
-//! stored, and it is compared in constant time.
+//! API keys of companies and authorities: `pw_<key id>_<secret>`.
+//!
+//! Only an Argon2id hash of the secret is stored (PHC string format). Verifying it costs tens of
+//! milliseconds on purpose, so a [`Verifier`] remembers, per key id, a keyed fingerprint of the
+//! secret it last verified against the stored hash: later requests with the same key compare
+//! fingerprints in constant time. The caller still reads the key's row on every request, so a
+//! revoked key is refused at once and a rotated key (a new hash) is verified afresh.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::Argon2;
 use base64::Engine as _;
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
@@ -12,6 +23,15 @@ pub struct NewKey {
     pub secret_hash: String,
     /// The full key the company sends as `Authorization: Bearer <key>`.
     pub token: String,
+}
+
+impl std::fmt::Debug for NewKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKey")
+            .field("key_id", &self.key_id)
+            .field("token", &"<hidden>")
+            .finish()
+    }
 }
 
 /// Creates a random key.
@@ -34,16 +54,104 @@ pub fn generate() -> NewKey {
 pub fn split(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix("pw_")?;
     let (key_id, secret) = rest.split_once('_')?;
-    (key_id.len() == 16 && !secret.is_empty()).then_some((key_id, secret))
+    (key_id.len() == 16 && !secret.is_empty() && secret.len() <= 128).then_some((key_id, secret))
 }
 
-/// Whether `secret` hashes to `stored_hash`, compared in constant time.
-pub fn verify(secret: &str, stored_hash: &str) -> bool {
-    hash(secret).as_bytes().ct_eq(stored_hash.as_bytes()).into()
-}
-
+/// The Argon2id hash of a secret, as a PHC string with its own random salt.
 fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    let salt = SaltString::generate(&mut OsRng);
+    // Hashing with the default parameters cannot fail for a salt generated here.
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `secret` matches `stored_hash`: an Argon2 PHC string, or the hex SHA-256 digest that
+/// keys created before Argon2 carry (compared in constant time).
+pub fn verify(secret: &str, stored_hash: &str) -> bool {
+    if stored_hash.starts_with("$argon2") {
+        return PasswordHash::new(stored_hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        });
+    }
+    let legacy = hex::encode(Sha256::digest(secret.as_bytes()));
+    !stored_hash.is_empty() && bool::from(legacy.as_bytes().ct_eq(stored_hash.as_bytes()))
+}
+
+/// Most keys a [`Verifier`] remembers; past that it starts afresh.
+const REMEMBERED_KEYS: usize = 10_000;
+
+/// Verifies keys, remembering the ones verified already. Cheap to clone; clones share memory.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<VerifierInner>,
+}
+
+struct VerifierInner {
+    /// Random per process: a fingerprint is useless outside it.
+    pepper: [u8; 32],
+    /// Key id -> (stored hash it was verified against, fingerprint of the secret).
+    verified: Mutex<HashMap<String, (String, [u8; 32])>>,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        let mut pepper = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut pepper);
+        Self {
+            inner: Arc::new(VerifierInner {
+                pepper,
+                verified: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+}
+
+impl Verifier {
+    /// Whether `secret` is the secret of key `key_id` whose stored hash is `stored_hash`. The
+    /// first verification of a key runs Argon2 on a blocking thread.
+    pub async fn verify(&self, key_id: &str, secret: &str, stored_hash: &str) -> bool {
+        let fingerprint = self.fingerprint(secret);
+        if let Some(known) = self.remembered(key_id, stored_hash) {
+            return bool::from(known.ct_eq(&fingerprint));
+        }
+        let (secret, stored) = (secret.to_owned(), stored_hash.to_owned());
+        let valid = tokio::task::spawn_blocking(move || verify(&secret, &stored))
+            .await
+            .unwrap_or(false);
+        if valid {
+            let mut verified = self.lock();
+            if verified.len() >= REMEMBERED_KEYS {
+                verified.clear();
+            }
+            verified.insert(key_id.to_owned(), (stored_hash.to_owned(), fingerprint));
+        }
+        valid
+    }
+
+    fn remembered(&self, key_id: &str, stored_hash: &str) -> Option<[u8; 32]> {
+        let verified = self.lock();
+        let (hash, fingerprint) = verified.get(key_id)?;
+        (hash == stored_hash).then_some(*fingerprint)
+    }
+
+    fn fingerprint(&self, secret: &str) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        digest.update(self.inner.pepper);
+        digest.update(secret.as_bytes());
+        digest.finalize().into()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, [u8; 32])>> {
+        // The map holds no invariant a panic could break.
+        self.inner
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[cfg(test)]
@@ -55,15 +163,58 @@ mod tests {
         let key = generate();
         let (key_id, secret) = split(&key.token).expect("well formed");
         assert_eq!(key_id, key.key_id);
+        assert!(
+            key.secret_hash.starts_with("$argon2id$"),
+            "{}",
+            key.secret_hash
+        );
         assert!(verify(secret, &key.secret_hash));
         assert!(!verify("wrong", &key.secret_hash));
         assert!(!key.token.contains(&key.secret_hash));
+        assert!(!format!("{key:?}").contains(secret));
+    }
+
+    #[test]
+    fn two_keys_with_one_secret_hash_differently() {
+        assert_ne!(hash("same"), hash("same"));
+    }
+
+    #[test]
+    fn keys_hashed_before_argon2_still_verify() {
+        let legacy = hex::encode(Sha256::digest(b"old-secret"));
+        assert!(verify("old-secret", &legacy));
+        assert!(!verify("other", &legacy));
+        assert!(!verify("", ""));
     }
 
     #[test]
     fn malformed_tokens_are_refused() {
-        for token in ["", "pw_", "pw_abc_def", "Bearer", "xx_0123456789abcdef_s"] {
+        let long = format!("pw_0123456789abcdef_{}", "s".repeat(129));
+        for token in [
+            "",
+            "pw_",
+            "pw_abc_def",
+            "Bearer",
+            "xx_0123456789abcdef_s",
+            &long,
+        ] {
             assert!(split(token).is_none(), "{token}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_verifier_remembers_a_verified_key_and_forgets_it_when_the_hash_changes() {
+        let verifier = Verifier::default();
+        let key = generate();
+        let (key_id, secret) = split(&key.token).expect("well formed");
+        assert!(verifier.verify(key_id, secret, &key.secret_hash).await);
+        // Remembered: the wrong secret is refused by fingerprint, the right one accepted.
+        assert!(verifier.remembered(key_id, &key.secret_hash).is_some());
+        assert!(!verifier.verify(key_id, "wrong", &key.secret_hash).await);
+        assert!(verifier.verify(key_id, secret, &key.secret_hash).await);
+        // The key id now has another hash (rotated in the store): verified afresh, and refused.
+        let other = generate();
+        assert!(verifier.remembered(key_id, &other.secret_hash).is_none());
+        assert!(!verifier.verify(key_id, secret, &other.secret_hash).await);
     }
 }

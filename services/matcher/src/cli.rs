@@ -226,6 +226,18 @@ async fn watch_list(store: &Store, command: WatchListCommand) -> anyhow::Result<
             let id = store
                 .add_watched_party(&party, events::now_micros())
                 .await?;
+            let detail = format!(
+                "watched party {id}: {} ({}), listed by {}: {}",
+                party.name, party.country, party.authority, party.reason
+            );
+            store
+                .audit(&store::AuditEntry::new(
+                    store::cli_actor(),
+                    "watch_list.add",
+                    id.to_string(),
+                    detail,
+                ))
+                .await?;
             println!("watched party {id}: {} ({})", party.name, party.country);
         }
         WatchListCommand::List { country: code } => {
@@ -245,6 +257,14 @@ async fn watch_list(store: &Store, command: WatchListCommand) -> anyhow::Result<
                 store.remove_watched_party(id).await?,
                 "no watched party {id}"
             );
+            store
+                .audit(&store::AuditEntry::new(
+                    store::cli_actor(),
+                    "watch_list.remove",
+                    id.to_string(),
+                    format!("watched party {id}"),
+                ))
+                .await?;
             println!("watched party {id} removed");
         }
     }

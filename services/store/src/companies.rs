@@ -76,4 +76,49 @@ impl Store {
             revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
         }))
     }
+
+    /// The API keys of a company, oldest first: id, created, revoked.
+    pub async fn api_keys_of(&self, company_id: &str) -> Result<Vec<KeySummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key_id, created_at, revoked_at FROM api_keys WHERE company_id = $1 ORDER BY created_at, key_id",
+        )
+        .bind(company_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KeySummary {
+                    key_id: row.try_get("key_id")?,
+                    created_at: row.try_get("created_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a company's API key; false when the company has no such active key.
+    pub async fn revoke_api_key(
+        &self,
+        company_id: &str,
+        key_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE key_id = $2 AND company_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(key_id)
+        .bind(company_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+}
+
+/// An API key as operators see it: never its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySummary {
+    pub key_id: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
 }

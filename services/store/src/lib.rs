@@ -3,6 +3,7 @@
 //! The SQL is portable between the two (timestamps are microseconds since the Unix epoch in
 //! BIGINT columns); only the migrations are written once per backend. Every write is idempotent.
 
+mod audit;
 mod authorities;
 mod companies;
 mod deliveries;
@@ -17,8 +18,9 @@ use anyhow::Context as _;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
+pub use audit::{cli_actor, AuditEntry};
 pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
-pub use companies::ApiKeyRecord;
+pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
 pub use parties::Party;

@@ -47,6 +47,46 @@ async fn exercise(store: Store) {
     );
     assert!(store.api_key("nope").await.unwrap().is_none());
 
+    // Rotation: a second key, the first revoked (by its own company only), both listed.
+    store.add_api_key("k2", "acme", "hash2", 2).await.unwrap();
+    assert!(!store.revoke_api_key("other", "k1", 3).await.unwrap());
+    assert!(store.revoke_api_key("acme", "k1", 3).await.unwrap());
+    assert!(
+        !store.revoke_api_key("acme", "k1", 4).await.unwrap(),
+        "revoked once"
+    );
+    assert!(store.api_key("k1").await.unwrap().unwrap().revoked);
+    assert!(!store.api_key("k2").await.unwrap().unwrap().revoked);
+    let listed = store.api_keys_of("acme").await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|key| (key.key_id.as_str(), key.revoked_at))
+            .collect::<Vec<_>>(),
+        [("k1", Some(3)), ("k2", None)]
+    );
+
+    // The audit log keeps entries in order and pages through them.
+    for action in ["company.create", "company.key.issue", "company.key.revoke"] {
+        store
+            .audit(&store::AuditEntry::new(
+                "cli:test", action, "acme", "detail",
+            ))
+            .await
+            .unwrap();
+    }
+    let all = store.audit_log(0, 10).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|entry| entry.action.as_str())
+            .collect::<Vec<_>>(),
+        ["company.create", "company.key.issue", "company.key.revoke"]
+    );
+    let rest = store.audit_log(all[0].id, 1).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].action, "company.key.issue");
+    assert!(all[0].at > 0 && all[0].actor == "cli:test");
+
     // A report is stored with its outbox message; the same reference returns the first receipt.
     let first = store
         .insert_report(&report("r1", "SO-1"), &message(1))
