@@ -160,6 +160,36 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Stops a service with SIGTERM; fails when it did not exit cleanly.
+    pub async fn stop_service(&mut self, name: &'static str) -> anyhow::Result<()> {
+        let index = self
+            .services
+            .iter()
+            .position(|service| service.name == name)
+            .with_context(|| format!("no service {name}"))?;
+        let service = self.services.remove(index);
+        if !service.terminate(Duration::from_secs(20)).await? {
+            bail!(
+                "{name} did not shut down cleanly; see {}",
+                self.log_dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts a service again with `args` and waits until it is ready.
+    pub async fn start_service(&mut self, name: &'static str, args: &[&str]) -> anyhow::Result<()> {
+        self.spawn(name, args).await?;
+        self.wait_ready(Duration::from_secs(60)).await
+    }
+
+    /// The address ingest listens on, for restarting it with other flags.
+    pub fn ingest_addr(&self) -> &str {
+        self.ingest_url.trim_start_matches("http://")
+    }
+}
+
 /// The services' topics and consumer groups are fixed names, so pipelines on the shared broker
 /// take turns.
 static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -240,6 +270,8 @@ impl Pipeline {
             .env("PW_KAFKA_BROKERS", &self.brokers)
             .env("PW_ADMIN_ADDR", admin.to_string())
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
+            // Load tests submit faster than a company may; a test of the limit passes --rate-limit.
+            .env("PW_RATE_LIMIT", "0")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
+use kafka::{GroupLag, KafkaArgs, Producer, PwContext, StreamConsumer};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 use tokio::net::TcpListener;
@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use crate::http::{self, ApiState};
 use crate::metrics::Metrics;
 use crate::outbox;
+use crate::pressure::{self, LimitArgs, Limits};
 use crate::screenings::RecordScreenings;
 
 /// Most messages handled concurrently by the consumer.
@@ -41,6 +42,8 @@ pub struct ServeArgs {
         default_value = "ingest"
     )]
     pub consumer_group: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// A built ingest service: connected, migrated, bound, not yet running.
@@ -52,6 +55,8 @@ pub struct App {
     consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
+    limits: Limits,
+    matcher_lag: GroupLag,
 }
 
 impl App {
@@ -75,6 +80,11 @@ impl App {
         let consumer = args
             .kafka
             .consumer(&args.consumer_group, &[topics::ORDERS_SCREENED])?;
+        let matcher_lag = GroupLag::new(
+            &args.kafka,
+            &args.limits.matcher_group,
+            topics::ORDERS_SUBMITTED,
+        )?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9101),
@@ -90,6 +100,8 @@ impl App {
             consumer,
             metrics,
             readiness,
+            limits: Limits::new(&args.limits),
+            matcher_lag,
         })
     }
 
@@ -111,6 +123,7 @@ impl App {
             outbox_wake: wake.clone(),
             metrics: self.metrics.clone(),
             verifier: keys::Verifier::default(),
+            limits: self.limits.clone(),
         };
         let token = shutdown.token();
         let listener = self.listener;
@@ -121,6 +134,16 @@ impl App {
                 .context("company API failed")
         });
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        shutdown.spawn(
+            "backlog",
+            pressure::measure(
+                self.limits,
+                self.store.clone(),
+                self.matcher_lag,
+                self.metrics.clone(),
+                shutdown.token(),
+            ),
+        );
         shutdown.spawn(
             "outbox",
             outbox::run(

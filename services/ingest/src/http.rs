@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use store::{Inserted, NewReport, OutboxMessage, ReportStatus, Status, Store, Sto
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
+use crate::pressure::{Limits, Refusal};
 use crate::report::{Envelope, Problem, ReportRequest};
 
 /// Largest request body accepted, in bytes.
@@ -32,6 +33,7 @@ pub struct ApiState {
     pub metrics: Metrics,
     /// Remembers verified API keys (Argon2 runs once per key and process).
     pub verifier: keys::Verifier,
+    pub limits: Limits,
 }
 
 /// The API's routes.
@@ -39,7 +41,6 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/reports", post(submit))
         .route("/v1/reports/{id}", get(status))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -52,6 +53,9 @@ struct ApiError {
     message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     problems: Vec<Problem>,
+    /// Seconds for `Retry-After`.
+    #[serde(skip)]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -61,6 +65,7 @@ impl ApiError {
             error,
             message: message.into(),
             problems: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -95,14 +100,50 @@ impl ApiError {
     }
 }
 
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let (status, error, message, retry_after) = match refusal {
+            Refusal::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from your company; retry after the time in Retry-After"
+                    .to_owned(),
+                // Whole seconds, rounded up.
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            ),
+            Refusal::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many reports are being received at once; retry shortly".to_owned(),
+                1,
+            ),
+            Refusal::Backlog(backlog) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backlog",
+                format!(
+                    "{backlog} reports are waiting to be screened; nothing was stored, retry later"
+                ),
+                5,
+            ),
+        };
+        Self {
+            retry_after: Some(retry_after.max(1)),
+            ..Self::new(status, error, message)
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
+        let retry_after = self
+            .retry_after
+            .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
         let mut response = (status, Json(self)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -125,12 +166,15 @@ impl FromRequestParts<ApiState> for Company {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
-        let company = authenticate(parts, state).await;
+        let company = authenticate(parts, state).await.and_then(|company| {
+            state.limits.check_rate(&company.0)?;
+            Ok(company)
+        });
         if let Err(error) = &company {
-            let result = if error.status == StatusCode::UNAUTHORIZED {
-                "unauthorized"
-            } else {
-                "unavailable"
+            let result = match error.status {
+                StatusCode::UNAUTHORIZED => "unauthorized",
+                StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+                _ => "unavailable",
             };
             state.metrics.reports.with_label_values(&[result]).inc();
         }
@@ -198,10 +242,10 @@ fn rfc3339(micros: i64) -> String {
 async fn submit(
     State(state): State<ApiState>,
     Company(company_id): Company,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
-    let (result, response) = match accept(&state, company_id, &body).await {
+    let (result, response) = match receive(&state, company_id, body).await {
         Ok((duplicate, found)) => {
             let status = if duplicate {
                 StatusCode::OK
@@ -221,10 +265,13 @@ async fn submit(
                     .with_label_values(&[problem.code])
                     .inc();
             }
-            let result = match error.status {
-                StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-                StatusCode::CONFLICT => "conflict",
-                status if status.is_server_error() => "error",
+            let result = match (error.status, error.error) {
+                (_, "busy") => "busy",
+                (_, "backlog") => "backlog",
+                (StatusCode::PAYLOAD_TOO_LARGE, _) => "too_large",
+                (StatusCode::SERVICE_UNAVAILABLE, _) => "unavailable",
+                (StatusCode::CONFLICT, _) => "conflict",
+                (status, _) if status.is_server_error() => "error",
                 _ => "rejected",
             };
             (result, error.into_response())
@@ -236,6 +283,28 @@ async fn submit(
         .request_seconds
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// Admits a submission under the limits, then reads its body (at most `MAX_BODY_BYTES`) and
+/// accepts it. A refused submission's body is never read.
+async fn receive(
+    state: &ApiState,
+    company_id: String,
+    body: Body,
+) -> Result<(bool, ReportStatus), ApiError> {
+    let _permit = state.limits.admit()?;
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "the body is larger than {MAX_BODY_BYTES} bytes; split the report into several"
+                ),
+            )
+        })?;
+    accept(state, company_id, &body).await
 }
 
 /// Parses and stores a report; returns whether it was a resubmission, and its receipt.
@@ -276,6 +345,7 @@ async fn accept(
             problems.len()
         ),
         problems,
+        retry_after: None,
     })?;
     let event = events::encode(&report).map_err(|error| {
         tracing::error!(%error, "cannot encode a validated report");

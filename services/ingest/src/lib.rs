@@ -6,9 +6,11 @@ mod cli;
 mod http;
 mod metrics;
 mod outbox;
+mod pressure;
 mod report;
 mod screenings;
 
 pub use app::{App, ServeArgs};
 pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};
+pub use pressure::LimitArgs;
 pub use report::{LineRequest, ReportRequest};

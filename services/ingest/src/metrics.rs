@@ -7,7 +7,8 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, 
 #[derive(Clone)]
 pub struct Metrics {
     pub registry: Registry,
-    /// Reports by result: accepted, duplicate, rejected, unauthorized.
+    /// Reports by result: accepted, duplicate, rejected, unauthorized, rate_limited, busy,
+    /// backlog, unavailable, conflict, error.
     pub reports: IntCounterVec,
     /// Problems found in rejected reports, by problem code.
     pub problems: IntCounterVec,
@@ -17,6 +18,10 @@ pub struct Metrics {
     pub published: IntCounter,
     /// Outbox messages waiting to be published.
     pub outbox_depth: IntGauge,
+    /// Reports on orders.submitted the matcher has not taken yet.
+    pub matcher_lag: IntGauge,
+    /// Outbox plus matcher lag: what back-pressure compares with --max-backlog.
+    pub backlog: IntGauge,
     pub consumer: ConsumerMetrics,
 }
 
@@ -49,7 +54,17 @@ impl Metrics {
         registry.register(Box::new(problems.clone()))?;
         registry.register(Box::new(request_seconds.clone()))?;
         registry.register(Box::new(published.clone()))?;
+        let matcher_lag = IntGauge::new(
+            "matcher_lag",
+            "Reports on orders.submitted the matcher has not committed yet",
+        )?;
+        let backlog = IntGauge::new(
+            "backlog",
+            "Reports accepted and not yet taken by the matcher (outbox plus matcher lag)",
+        )?;
         registry.register(Box::new(outbox_depth.clone()))?;
+        registry.register(Box::new(matcher_lag.clone()))?;
+        registry.register(Box::new(backlog.clone()))?;
         let consumer = ConsumerMetrics::register(&registry)?;
         Ok(Self {
             registry,
@@ -58,6 +73,8 @@ impl Metrics {
             request_seconds,
             published,
             outbox_depth,
+            matcher_lag,
+            backlog,
             consumer,
         })
     }

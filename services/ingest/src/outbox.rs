@@ -62,7 +62,6 @@ async fn publish_batch(
     producer: &Producer,
     metrics: &Metrics,
 ) -> anyhow::Result<Progress> {
-    metrics.outbox_depth.set(store.outbox_depth().await?);
     let mut refusal = None;
     let refused = &mut refusal;
     let published = store

@@ -5,6 +5,7 @@
 mod client;
 mod consume;
 mod embedded;
+mod lag;
 mod metrics;
 mod produce;
 mod topics;
@@ -12,6 +13,7 @@ mod topics;
 pub use client::{KafkaArgs, PwContext};
 pub use consume::{consume, Failure, Handler, Message};
 pub use embedded::EmbeddedBroker;
+pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;
 pub use produce::{Delivered, Producer};
 pub use topics::{ensure_topics, TopicSpec};

@@ -85,6 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             admin: any_port.clone(),
             kafka: kafka.clone(),
             consumer_group: "ingest".into(),
+            limits: ingest::LimitArgs::default(),
         },
         store.clone(),
     )

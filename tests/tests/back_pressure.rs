@@ -1,0 +1,142 @@
+//! Back-pressure and rate limits over the real broker and database: with the matcher stopped the
+//! backlog grows until ingest answers 503 with Retry-After, storing nothing; once the matcher
+//! runs again submissions are accepted and every accepted report is screened. A company over its
+//! rate gets 429.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::time::{Duration, Instant};
+
+use system_tests::{sample_report, Pipeline};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let client = reqwest::Client::new();
+    let run = pipeline.run.clone();
+    let addr = pipeline.ingest_addr().to_owned();
+    pipeline.stop_service("matcher").await.unwrap();
+    pipeline.stop_service("ingest").await.unwrap();
+    let serve = ["serve", "--http-addr", &addr, "--max-backlog", "5"];
+    pipeline.start_service("ingest", &serve).await.unwrap();
+
+    // Submit until refused: the backlog is measured once a second.
+    let mut accepted = Vec::new();
+    let mut refused = None;
+    for n in 0..60 {
+        let reference = format!("{run}-{n}");
+        let response = pipeline
+            .submit(&client, &sample_report(&reference))
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            202 => {
+                let body: serde_json::Value = response.json().await.unwrap();
+                accepted.push(body["report_id"].as_str().unwrap().to_owned());
+            }
+            503 => {
+                let retry_after = response.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                let body: serde_json::Value = response.json().await.unwrap();
+                refused = Some((reference, retry_after, body));
+                break;
+            }
+            other => panic!("unexpected {other}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (reference, retry_after, body) = refused.expect("a 503 once the backlog reached 5");
+    assert!(
+        accepted.len() >= 5,
+        "{} accepted before the refusal",
+        accepted.len()
+    );
+    assert_eq!(body["error"], "backlog", "{body}");
+    assert!(retry_after.parse::<u64>().unwrap() >= 1);
+    println!(
+        "back-pressure: {} accepted, then 503 ({}), Retry-After {retry_after}",
+        accepted.len(),
+        body["message"]
+    );
+
+    // The matcher back: the refused report goes in as new (nothing was stored on 503), and every
+    // accepted report is screened.
+    pipeline.start_service("matcher", &["serve"]).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let retried = loop {
+        let response = pipeline
+            .submit(&client, &sample_report(&reference))
+            .await
+            .unwrap();
+        if response.status() == 202 {
+            let body: serde_json::Value = response.json().await.unwrap();
+            break body["report_id"].as_str().unwrap().to_owned();
+        }
+        assert_eq!(response.status(), 503);
+        assert!(
+            Instant::now() < deadline,
+            "still refused after the matcher came back"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    accepted.push(retried);
+    for id in &accepted {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let status = pipeline.status(&client, id).await.unwrap();
+            if status["status"] != "received" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "report {id} never screened");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    // A company over its rate is told to wait; the limit is per company.
+    pipeline.stop_service("ingest").await.unwrap();
+    let serve = [
+        "serve",
+        "--http-addr",
+        &addr,
+        "--rate-limit",
+        "1",
+        "--rate-burst",
+        "2",
+    ];
+    pipeline.start_service("ingest", &serve).await.unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let response = client
+            .get(format!(
+                "{}/v1/reports/{}",
+                pipeline.ingest_url, accepted[0]
+            ))
+            .bearer_auth(&pipeline.api_key)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+    let metrics = client
+        .get(format!(
+            "http://{}/metrics",
+            pipeline.services.last().unwrap().admin
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pw_ingest_reports_total{result=\"rate_limited\"} 2"),
+        "{metrics}"
+    );
+    pipeline.stop().await.unwrap();
+}
