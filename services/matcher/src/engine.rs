@@ -148,6 +148,10 @@ const CLASS_WORDS: &[&str] = &[
 const DOSAGE_WORDS: &[&str] = &[
     "tablet",
     "tablets",
+    "tab",
+    "tabs",
+    "softgel",
+    "softgels",
     "caplet",
     "caplets",
     "capsule",
@@ -471,7 +475,7 @@ impl Engine {
                 self.add_cas(&mut found, &cas, LineField::Description);
             }
         }
-        let normalized = normalize(line.description);
+        let normalized = ester_of_first(normalize(line.description));
         let mut names = self.find_names(&normalized);
         for identification in self.enumerated_esters(&normalized) {
             push_unique(&mut names, identification);
@@ -856,6 +860,28 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
     if ALKYLS.contains(&before) && is_locant(before_before) && before_before != "n" {
         return true;
     }
+    // "N-methyl-4-piperidone": an alkyl on the nitrogen of a ring named with locants (n-propyl
+    // and n-butyl are plain alkyls).
+    let name_has_locant = name.split(' ').next().is_some_and(is_locant);
+    if before_before == "n"
+        && name_has_locant
+        && !matches!(before, "propyl" | "butyl")
+        && ALKYLS.contains(&before)
+    {
+        return true;
+    }
+    // "new BMK", "new PMK": street names of the glycidic derivatives, not the ketones.
+    if before == "new" && (name.starts_with("bmk") || name.starts_with("pmk")) {
+        return true;
+    }
+    // "methyl ether", "glycol ether", "crown ether": "ether" alone is diethyl ether only
+    // without another alkyl or class before it.
+    if name == "ether"
+        && ((before.ends_with("yl") && !matches!(before, "ethyl" | "diethyl"))
+            || matches!(before, "glycol" | "crown" | "petroleum"))
+    {
+        return true;
+    }
     if before == "n" {
         let first = name.split(' ').next().unwrap_or_default();
         let plain_alkyl = ["propyl", "butyl"].iter().any(|a| first.starts_with(a));
@@ -871,12 +897,67 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
     }
     // "safrole-free", "acetone-free": the line says the name is absent ("free base" is not).
     let absent = after == "free" && !matches!(after_after, "base" | "acid" | "flowing");
+    // "benzaldehyde dimethyl acetal", "1,4-butanediol diglycidyl ether": the name is one part
+    // of an ether or acetal.
+    if after.ends_with("yl") && matches!(after_after, "ether" | "acetal" | "ketal") {
+        return true;
+    }
+    // "iodine monochloride", "phosphorus pentoxide": an element's binary compound.
+    if name_words == 1 && is_binary_compound_word(after) {
+        return true;
+    }
     absent
         || matches!(
             after,
             "derivative" | "derivatives" | "deriv" | "diisocyanate"
         )
         || (FUNCTIONAL_CLASS_WORDS.contains(&after) && after_after != "free")
+}
+
+/// "isobutyl ester of P-2-P methyl glycidic acid" read in the catalogue's order, "P-2-P methyl
+/// glycidic acid isobutyl ester", so the ester is recognised as such.
+fn ester_of_first(normalized: String) -> String {
+    if !normalized.contains("ester of ") {
+        return normalized;
+    }
+    let words: Vec<&str> = normalized.split(' ').collect();
+    let Some(ester) = words.windows(2).position(|pair| pair == ["ester", "of"]) else {
+        return normalized;
+    };
+    let mut first_alkyl = ester;
+    while first_alkyl > 0
+        && (ALKYLS.contains(&words[first_alkyl - 1])
+            || matches!(words[first_alkyl - 1], "sec" | "tert" | "n"))
+    {
+        first_alkyl -= 1;
+    }
+    let acid = words[ester + 2..]
+        .iter()
+        .take(8)
+        .position(|word| *word == "acid")
+        .map(|offset| ester + 2 + offset);
+    let (Some(acid), true) = (acid, first_alkyl < ester) else {
+        return normalized;
+    };
+    let mut reordered: Vec<&str> = words[..first_alkyl].to_vec();
+    reordered.extend_from_slice(&words[ester + 2..=acid]);
+    reordered.extend_from_slice(&words[first_alkyl..=ester]);
+    reordered.extend_from_slice(&words[acid + 1..]);
+    reordered.join(" ")
+}
+
+/// "monochloride", "trichloride", "pentoxide", "oxide": the anion word of a binary compound.
+fn is_binary_compound_word(word: &str) -> bool {
+    let stem = [
+        "mono", "di", "tri", "tetra", "penta", "hexa", "hepta", "sesqui",
+    ]
+    .iter()
+    .find_map(|prefix| word.strip_prefix(prefix))
+    .unwrap_or(word);
+    matches!(
+        stem,
+        "chloride" | "bromide" | "fluoride" | "oxide" | "xide" | "iodide" | "sulfide" | "sulphide"
+    ) || word == "pentoxide"
 }
 
 /// Greek-letter positions written out, as the folded text has them ("gamma-butyrolactone").

@@ -158,3 +158,14 @@ fn third_held_out_set() {
 fn fourth_held_out_set() {
     assert_floors("holdout4", include_str!("data/holdout4.jsonl"), 0.97, 0.98);
 }
+
+/// A sixth set (300 lines, 124 negatives), written by another hand that saw neither the engine
+/// nor the earlier sets. Its blind first run: precision 0.9485, recall 0.9634 (after correcting
+/// two labels that called esters of phenylacetic and anthranilic acid harmless, which 21 CFR
+/// 1310.02(a) lists with their acids). Its misses (N-alkyl ring derivatives, acetals and ethers
+/// of a listed name, binary compounds of iodine, "new BMK/PMK", "ester of" name order, missing
+/// synonyms) guided general changes. No longer blind.
+#[test]
+fn fifth_held_out_set() {
+    assert_floors("holdout5", include_str!("data/holdout5.jsonl"), 0.98, 0.98);
+}

@@ -432,3 +432,41 @@ fn a_lone_yl_ends_a_substituent() {
     assert!(ids(&engine, "alpha-Acetyl-gamma-butyrolactone 99%", None).is_empty());
     assert_eq!(ids(&engine, "gamma-Butyrolactone 99%", None), vec!["gbl"]);
 }
+
+#[test]
+fn compounds_made_of_a_listed_name_are_not_the_listed_substance() {
+    let engine = engine();
+    for other in [
+        "N-Methyl-4-piperidone 98%",
+        "Benzaldehyde dimethyl acetal 99%",
+        "1,4-Butanediol diglycidyl ether (BDDGE)",
+        "tert-Butyl methyl ether (MTBE) HPLC",
+        "Wijs solution (iodine monochloride in glacial acetic acid)",
+        "New PMK oil, 20 L",
+    ] {
+        let found = ids(&engine, other, None);
+        assert!(
+            found
+                .iter()
+                .all(|id| id == "acetic_acid" || id == "pmk_ethyl_glycidate"),
+            "{other}: {found:?}"
+        );
+    }
+    assert_eq!(ids(&engine, "Diethyl ether 99%", None), ["ethyl_ether"]);
+    assert_eq!(ids(&engine, "Iodine resublimed", None), ["iodine"]);
+    assert_eq!(ids(&engine, "4-Piperidone HCl", None), ["4piperidone"]);
+}
+
+#[test]
+fn an_ester_named_before_its_acid_is_that_ester() {
+    let engine = engine();
+    assert_eq!(
+        ids(
+            &engine,
+            "Isobutyl ester of P-2-P methyl glycidic acid",
+            None
+        ),
+        ["bmk_isobutyl_glycidate"]
+    );
+    assert_eq!(ester_of_first("no ester here".to_owned()), "no ester here");
+}
