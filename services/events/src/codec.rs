@@ -281,13 +281,78 @@ mod tests {
         ));
     }
 
+    /// One mutation of a valid message: set a byte, insert, remove, or cut the tail.
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        Set(usize, u8),
+        Insert(usize, u8),
+        Remove(usize),
+        Truncate(usize),
+    }
+
+    fn mutation() -> impl proptest::strategy::Strategy<Value = Mutation> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set(at, byte)),
+            (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Insert(at, byte)),
+            any::<usize>().prop_map(Mutation::Remove),
+            any::<usize>().prop_map(Mutation::Truncate),
+        ]
+    }
+
+    /// Applies mutations to the datum (the header kept, so the decoder goes past it).
+    fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+        for mutation in mutations {
+            let body = bytes.len().saturating_sub(HEADER_LEN).max(1);
+            match *mutation {
+                Mutation::Set(at, byte) => {
+                    if bytes.len() > HEADER_LEN {
+                        bytes[HEADER_LEN + at % body] = byte;
+                    }
+                }
+                Mutation::Insert(at, byte) => bytes.insert(HEADER_LEN + at % body, byte),
+                Mutation::Remove(at) => {
+                    if bytes.len() > HEADER_LEN {
+                        bytes.remove(HEADER_LEN + at % body);
+                    }
+                }
+                Mutation::Truncate(at) => bytes.truncate(HEADER_LEN + at % body),
+            }
+        }
+        bytes
+    }
+
+    /// Decodes a mutated message: an error or an event that encodes again, never a panic.
+    fn survives<E: Event + PartialEq + std::fmt::Debug>(original: &E, mutations: &[Mutation]) {
+        let bytes = mutate(encode(original).unwrap(), mutations);
+        if let Ok(event) = decode::<E>(&bytes) {
+            let again = encode(&event).expect("a decoded event encodes");
+            assert_eq!(decode::<E>(&again).unwrap(), event);
+        }
+    }
+
     proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(
+            std::env::var("PW_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000)
+        ))]
+
         #[test]
         fn hostile_bytes_never_panic(tail in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
             let mut bytes = OrderReport::wire().header.clone();
             bytes.extend_from_slice(&tail);
             let _ = decode::<OrderReport>(&bytes);
             let _ = decode::<Alert>(&tail);
+        }
+
+        #[test]
+        fn mutated_messages_of_every_type_never_panic(
+            mutations in proptest::collection::vec(mutation(), 1..8)
+        ) {
+            survives(&samples::order_report(), &mutations);
+            survives(&samples::alert(), &mutations);
+            survives(&samples::screening_result(), &mutations);
+            survives(&samples::dead_letter(), &mutations);
+            survives(&samples::feedback(), &mutations);
         }
     }
 }

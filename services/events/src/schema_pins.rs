@@ -216,4 +216,15 @@ pub(crate) mod samples {
             failed_at: 3,
         }
     }
+
+    pub fn feedback() -> Feedback {
+        Feedback {
+            alert_id: "alert-1".into(),
+            country: "NL".into(),
+            disposition: Disposition::ConfirmedSuspicious,
+            note: "seized at the border".into(),
+            author: "officer 7".into(),
+            recorded_at: 4,
+        }
+    }
 }

@@ -602,11 +602,192 @@ mod tests {
         assert_eq!(report.delivery.address_type, AddressType::Unstated);
     }
 
-    proptest::proptest! {
-        #[test]
-        fn arbitrary_json_never_panics(text in "\\PC{0,200}") {
-            if let Ok(request) = serde_json::from_str::<ReportRequest>(&text) {
-                let _ = request.parse(envelope());
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text as hostile input has it: any characters, sometimes past the length limits,
+        /// sometimes one of the values a field expects.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                "\\PC{0,40}",
+                "[A-Za-z0-9 .,-]{0,12}",
+                Just("DE".to_owned()),
+                Just("2026-03-01".to_owned()),
+                Just("108-24-7".to_owned()),
+                Just("kg".to_owned()),
+                "\\PC{990,1100}",
+            ]
+        }
+
+        fn number() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                any::<f64>().prop_filter("JSON has no NaN or infinity", |n| n.is_finite()),
+                -10.0..1.0e6f64,
+                Just(0.0),
+            ]
+        }
+
+        fn line() -> impl Strategy<Value = LineRequest> {
+            (
+                proptest::option::of(any::<i64>()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(number()),
+                proptest::option::of(text()),
+                proptest::option::of(number()),
+                proptest::option::of(text()),
+            )
+                .prop_map(
+                    |(
+                        line_number,
+                        description,
+                        cas,
+                        hs_code,
+                        quantity,
+                        unit,
+                        concentration_pct,
+                        packaging,
+                    )| {
+                        LineRequest {
+                            line_number,
+                            description,
+                            cas,
+                            hs_code,
+                            quantity,
+                            unit,
+                            concentration_pct,
+                            packaging,
+                        }
+                    },
+                )
+        }
+
+        fn request() -> impl Strategy<Value = ReportRequest> {
+            let customer = (
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+            )
+                .prop_map(|(id, name, customer_type, country, registration_number)| {
+                    CustomerRequest {
+                        id,
+                        name,
+                        customer_type,
+                        country,
+                        registration_number,
+                    }
+                });
+            let delivery = (proptest::option::of(text()), proptest::option::of(text())).prop_map(
+                |(country, address_type)| DeliveryRequest {
+                    country,
+                    address_type,
+                },
+            );
+            (
+                (
+                    proptest::option::of(text()),
+                    proptest::option::of(text()),
+                    proptest::option::of(text()),
+                    proptest::option::of(customer),
+                    proptest::option::of(delivery),
+                ),
+                (
+                    proptest::collection::vec(text(), 0..25),
+                    proptest::option::of(text()),
+                    proptest::option::of(text()),
+                    proptest::collection::vec(line(), 0..4),
+                ),
+            )
+                .prop_map(
+                    |(
+                        (company_reference, supplier_country, order_date, customer, delivery),
+                        (transit_countries, payment_method, end_use, lines),
+                    )| ReportRequest {
+                        company_reference,
+                        supplier_country,
+                        order_date,
+                        customer,
+                        delivery,
+                        transit_countries,
+                        payment_method,
+                        end_use,
+                        lines,
+                    },
+                )
+        }
+
+        proptest! {
+            #![proptest_config(proptest::test_runner::Config::with_cases(
+                std::env::var("PW_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000)
+            ))]
+
+            #[test]
+            fn arbitrary_json_never_panics(text in "\\PC{0,200}") {
+                if let Ok(request) = serde_json::from_str::<ReportRequest>(&text) {
+                    let _ = request.parse(envelope());
+                }
+            }
+
+            /// Any report either parses into an event that encodes and decodes, or is refused
+            /// with every problem naming its field and reason.
+            #[test]
+            fn hostile_reports_are_accepted_whole_or_refused_with_named_problems(request in request()) {
+                // Through JSON, as the API receives it.
+                let json = serde_json::to_vec(&request).unwrap();
+                let request: ReportRequest = serde_json::from_slice(&json).unwrap();
+                match request.parse(envelope()) {
+                    Ok(report) => {
+                        let bytes = events::encode(&report).unwrap();
+                        prop_assert_eq!(events::decode::<OrderReport>(&bytes).unwrap(), report);
+                    }
+                    Err(problems) => {
+                        prop_assert!(!problems.is_empty());
+                        for problem in problems {
+                            prop_assert!(!problem.field.is_empty() && !problem.reason.is_empty(), "{:?}", problem);
+                        }
+                    }
+                }
+            }
+
+            /// A valid report with one field replaced by any JSON value: no panic, and a
+            /// refusal names the field.
+            #[test]
+            fn a_valid_report_with_one_field_replaced_never_panics(
+                field in prop_oneof![
+                    Just("/company_reference"), Just("/supplier_country"), Just("/order_date"),
+                    Just("/customer/country"), Just("/customer/type"), Just("/delivery/address_type"),
+                    Just("/transit_countries"), Just("/payment_method"), Just("/lines/0/cas"),
+                    Just("/lines/0/quantity"), Just("/lines/0/unit"), Just("/lines/0/concentration_pct"),
+                    Just("/lines/0/line_number"), Just("/lines"),
+                ],
+                value in prop_oneof![
+                    Just(serde_json::Value::Null),
+                    any::<bool>().prop_map(serde_json::Value::from),
+                    any::<i64>().prop_map(serde_json::Value::from),
+                    number().prop_map(serde_json::Value::from),
+                    "\\PC{0,30}".prop_map(serde_json::Value::from),
+                    Just(serde_json::json!([1, "x", null])),
+                    Just(serde_json::json!({"nested": {"deep": []}})),
+                ],
+            ) {
+                let mut json = serde_json::to_value(valid()).unwrap();
+                if let Some(slot) = json.pointer_mut(field) {
+                    *slot = value;
+                }
+                let bytes = serde_json::to_vec(&json).unwrap();
+                let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+                match serde_path_to_error::deserialize::<_, ReportRequest>(deserializer) {
+                    Err(error) => prop_assert!(!error.to_string().is_empty()),
+                    Ok(request) => {
+                        if let Err(problems) = request.parse(envelope()) {
+                            prop_assert!(problems.iter().all(|p| !p.field.is_empty()));
+                        }
+                    }
+                }
             }
         }
     }
