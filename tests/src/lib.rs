@@ -272,7 +272,10 @@ impl Pipeline {
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
             // Load tests submit faster than a company may; a test of the limit passes --rate-limit.
             .env("PW_RATE_LIMIT", "0")
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("PW_TEST_RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .kill_on_drop(true)

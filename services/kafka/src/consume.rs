@@ -6,6 +6,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use runtime::Backoff;
 use std::future::Future;
+use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
@@ -77,6 +78,9 @@ pub trait Handler: Send + Sync {
 
 /// Runs `handler` over the consumer's messages until `shutdown` is cancelled.
 ///
+/// Pause after an error event of the consumer, so a stream of them cannot spin.
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
+
 /// Takes what is already fetched, up to `max_batch` messages, handles each partition's share in
 /// order and the partitions concurrently, and stores each partition's offset once its messages
 /// succeeded or were dead-lettered. `service` names
@@ -91,21 +95,23 @@ pub async fn consume<H: Handler>(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (handler, producer, metrics, shutdown) = (&handler, &producer, &metrics, &shutdown);
-    let mut receive_backoff = Backoff::default();
     loop {
         let received = tokio::select! {
             _ = shutdown.cancelled() => break,
             received = consumer.recv() => received,
         };
         let first = match received {
-            Ok(message) => {
-                receive_backoff.reset();
-                message.detach()
-            }
+            Ok(message) => message.detach(),
             Err(error) => {
-                tracing::warn!(%error, "kafka receive failed, retrying");
-                if receive_backoff.wait(shutdown).await {
-                    break;
+                // Client errors (a broker away, all brokers down) arrive as events on the
+                // consumer's queue; librdkafka reconnects by itself. Each is logged by the
+                // context; waiting here would only delay draining the queue, so a few events
+                // queued during an outage would hold the consumer long after the broker came
+                // back.
+                tracing::debug!(%error, "kafka consumer event");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(RECEIVE_ERROR_PAUSE) => {}
                 }
                 continue;
             }

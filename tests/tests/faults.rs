@@ -1,0 +1,251 @@
+//! Fault injection over the real broker and database: while reports stream in, one component at
+//! a time fails — each service killed with SIGKILL and started again, the Kafka broker
+//! restarted, PostgreSQL stopped and started — and afterwards every accepted report was screened
+//! exactly once and every alert reached each authority concerned exactly once.
+//!
+//! The submitting client behaves as a company's system should: it retries a report (same
+//! company reference) until it holds a receipt.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use system_tests::{sample_report, AlertReader, Pipeline};
+use tokio::process::Command;
+
+/// Reports submitted per case, at about 20 a second.
+const REPORTS: usize = 60;
+/// The authorities the sample report concerns: supplier DE, customer NL, transit BE.
+const TOPICS: [&str; 3] = ["alerts.DE", "alerts.NL", "alerts.BE"];
+/// The script that starts the test broker.
+const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kafka.sh");
+
+/// What is injected half-way through the stream.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    Kill(&'static str),
+    RestartBroker,
+    RestartDatabase,
+}
+
+/// Submits `REPORTS` reports, each retried until a receipt comes back; counts them in `sent`.
+async fn submit_all(
+    ingest_url: String,
+    api_key: String,
+    run: String,
+    sent: Arc<AtomicUsize>,
+) -> Vec<String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mut ids = Vec::with_capacity(REPORTS);
+    for n in 0..REPORTS {
+        let report = sample_report(&format!("{run}-{n}"));
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let id = loop {
+            let response = client
+                .post(format!("{ingest_url}/v1/reports"))
+                .bearer_auth(&api_key)
+                .json(&report)
+                .send()
+                .await;
+            if let Ok(response) = response {
+                if matches!(response.status().as_u16(), 200 | 202) {
+                    let body: serde_json::Value = response.json().await.unwrap();
+                    break body["report_id"].as_str().unwrap().to_owned();
+                }
+                assert!(
+                    matches!(response.status().as_u16(), 429 | 503),
+                    "unexpected {}",
+                    response.status()
+                );
+            }
+            assert!(Instant::now() < deadline, "report {n} never accepted");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        ids.push(id);
+        sent.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    ids
+}
+
+async fn run(what: &str, args: &[&str]) {
+    let status = Command::new(what).args(args).status().await.unwrap();
+    assert!(status.success(), "{what} {args:?} failed");
+}
+
+/// Stops the broker `tests/kafka.sh` started, checks it is down, and starts it again.
+async fn restart_broker(brokers: &str) {
+    run("bash", &[KAFKA_SH, "stop"]).await;
+    let port = brokers.rsplit(':').next().unwrap();
+    let down = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .is_err();
+    assert!(
+        down,
+        "the broker on {brokers} was not started by tests/kafka.sh, so this test cannot restart it"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    run("bash", &[KAFKA_SH, "start"]).await;
+}
+
+/// Stops the PostgreSQL cluster and starts it again after a few seconds.
+async fn restart_database() {
+    let cluster = ["--skip-systemctl-redirect", "15", "main"];
+    let stop = [&cluster[..], &["stop", "-m", "fast"]].concat();
+    run("pg_ctlcluster", &stop).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    run("pg_ctlcluster", &[&cluster[..], &["start"]].concat()).await;
+}
+
+async fn inject(pipeline: &mut Pipeline, fault: Fault) {
+    match fault {
+        Fault::Kill("ingest") => {
+            let addr = pipeline.ingest_addr().to_owned();
+            pipeline
+                .crash_and_restart("ingest", &["serve", "--http-addr", &addr])
+                .await
+                .unwrap();
+        }
+        Fault::Kill("authorities") => {
+            let addr = pipeline
+                .authority_url
+                .trim_start_matches("http://")
+                .to_owned();
+            let token = pipeline.admin_token.clone();
+            let args = ["serve", "--http-addr", &addr, "--admin-token", &token];
+            pipeline
+                .crash_and_restart("authorities", &args)
+                .await
+                .unwrap();
+        }
+        Fault::Kill(name) => pipeline.crash_and_restart(name, &["serve"]).await.unwrap(),
+        Fault::RestartBroker => restart_broker(&pipeline.brokers.clone()).await,
+        Fault::RestartDatabase => restart_database().await,
+    }
+}
+
+/// Streams reports, injects `fault` half-way, and checks the outcome.
+async fn stream_through(fault: Fault) {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let submitter = tokio::spawn(submit_all(
+        pipeline.ingest_url.clone(),
+        pipeline.api_key.clone(),
+        pipeline.run.clone(),
+        sent.clone(),
+    ));
+    while sent.load(Ordering::Relaxed) < REPORTS / 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    inject(&mut pipeline, fault).await;
+    let ids = submitter.await.unwrap();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), REPORTS, "one report id per company reference");
+
+    // Every alert on each authority topic exactly once.
+    let reader = AlertReader::new(&pipeline.brokers, &TOPICS).unwrap();
+    let seen = reader
+        .read_until(Duration::from_secs(180), |seen| {
+            TOPICS.iter().all(|topic| {
+                seen.get(*topic).is_some_and(|alerts| {
+                    let delivered: HashSet<&str> =
+                        alerts.iter().map(|a| a.report_id.as_str()).collect();
+                    ids.iter().all(|id| delivered.contains(id.as_str()))
+                })
+            })
+        })
+        .await
+        .unwrap();
+    // Whatever else arrives within a few seconds would be a duplicate.
+    let late = reader
+        .read_until(Duration::from_secs(3), |_| false)
+        .await
+        .unwrap();
+    let (mut lost, mut duplicated) = (0, 0);
+    for topic in TOPICS {
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for alert in seen.get(topic).into_iter().chain(late.get(topic)).flatten() {
+            *count.entry(alert.report_id.as_str()).or_default() += 1;
+        }
+        for id in &ids {
+            match count.get(id.as_str()).copied().unwrap_or(0) {
+                0 => lost += 1,
+                1 => {}
+                n => duplicated += n - 1,
+            }
+        }
+    }
+
+    // In the system of record: one report row, one screening and one copy per authority.
+    let pool = sqlx::PgPool::connect(&pipeline.database_url).await.unwrap();
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        let ids = ids.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(sql)
+                .bind(ids)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            usize::try_from(n).unwrap()
+        }
+    };
+    let reports = count("SELECT COUNT(*) FROM reports WHERE id = ANY($1)").await;
+    // ingest records screenings from orders.screened on its own time; give it a minute.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut screened;
+    loop {
+        screened = count("SELECT COUNT(*) FROM screenings WHERE report_id = ANY($1)").await;
+        if screened >= REPORTS || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let copies = count("SELECT COUNT(*) FROM authority_alerts WHERE report_id = ANY($1)").await;
+    pool.close().await;
+
+    println!(
+        "fault {fault:?}: 1 injected, {REPORTS} reports accepted, {reports} stored, {screened} screened, {} alerts expected, {lost} lost, {duplicated} duplicated",
+        REPORTS * TOPICS.len()
+    );
+    assert_eq!((lost, duplicated), (0, 0));
+    assert_eq!((reports, screened), (REPORTS, REPORTS));
+    assert_eq!(copies, REPORTS * TOPICS.len());
+    pipeline.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_killed_mid_stream() {
+    stream_through(Fault::Kill("ingest")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matcher_killed_mid_stream() {
+    stream_through(Fault::Kill("matcher")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn router_killed_mid_stream() {
+    stream_through(Fault::Kill("router")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorities_killed_mid_stream() {
+    stream_through(Fault::Kill("authorities")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restarted_mid_stream() {
+    stream_through(Fault::RestartBroker).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_restarted_mid_stream() {
+    stream_through(Fault::RestartDatabase).await;
+}
