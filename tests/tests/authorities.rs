@@ -502,5 +502,32 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         get(&client, &pipeline, &second, "/admin/v1/audit").await.0,
         401
     );
+    let (log_dir, database_url) = (pipeline.log_dir.clone(), pipeline.database_url.clone());
+    let mut secrets: Vec<String> = keys
+        .values()
+        .chain([&second, &pipeline.api_key])
+        .map(|key| key.rsplit('_').next().unwrap().to_owned())
+        .collect();
+    secrets.push(pipeline.admin_token.clone());
     pipeline.stop().await.unwrap();
+
+    // No secret in any service's log: API keys, the operators' token, the database password.
+    let credentials = database_url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .map(|(credentials, _)| credentials.to_owned())
+        .unwrap();
+    secrets.push(format!("{credentials}@"));
+    for entry in std::fs::read_dir(&log_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let log = std::fs::read_to_string(&path).unwrap();
+        assert!(log.len() > 100, "{} is empty", path.display());
+        for secret in &secrets {
+            assert!(
+                !log.contains(secret.as_str()),
+                "a secret in {}",
+                path.display()
+            );
+        }
+    }
 }

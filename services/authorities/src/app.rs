@@ -6,9 +6,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
-use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
 use store::Store;
-use tokio::net::TcpListener;
 
 use crate::feedback::RecordFeedback;
 use crate::http::{self, ApiState};
@@ -30,12 +29,8 @@ pub struct ServeArgs {
     /// Operators' token for the admin API (`/admin/v1/...`); the admin API is off without it.
     #[arg(long = "admin-token", env = "PW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
-    /// Certificate chain (PEM) for HTTPS; with `--tls-key`, the API is served over TLS only.
-    #[arg(long = "tls-cert", env = "PW_TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<std::path::PathBuf>,
-    /// Private key (PEM) of the certificate.
-    #[arg(long = "tls-key", env = "PW_TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Milliseconds between two looks for new alerts on an open stream.
     #[arg(
         long = "stream-poll-ms",
@@ -61,7 +56,7 @@ impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("http_addr", &self.http_addr)
-            .field("tls_cert", &self.tls_cert)
+            .field("tls", &self.tls)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<hidden>"),
@@ -73,7 +68,7 @@ impl std::fmt::Debug for ServeArgs {
 
 /// A built service: port bound, clients created.
 pub struct App {
-    listener: TcpListener,
+    http: HttpServer,
     admin: AdminServer,
     store: Store,
     producer: Producer,
@@ -82,7 +77,6 @@ pub struct App {
     readiness: Readiness,
     admin_token: Option<String>,
     poll: Duration,
-    tls: Option<axum_server::tls_rustls::RustlsConfig>,
 }
 
 impl App {
@@ -102,32 +96,7 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let tls = match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => {
-                // One crypto provider for the process; a second install is a no-op.
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                Some(
-                    axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                        .await
-                        .with_context(|| {
-                            format!(
-                                "cannot load the TLS certificate {} and key {} (--tls-cert, --tls-key)",
-                                cert.display(),
-                                key.display()
-                            )
-                        })?,
-                )
-            }
-            (None, None) => None,
-            (Some(_), None) => anyhow::bail!("--tls-cert needs --tls-key"),
-            (None, Some(_)) => anyhow::bail!("--tls-key needs --tls-cert"),
-        };
-        let listener = TcpListener::bind(args.http_addr).await.with_context(|| {
-            format!(
-                "cannot bind the authority API to {} (--http-addr)",
-                args.http_addr
-            )
-        })?;
+        let http = HttpServer::bind(args.http_addr, &args.tls, "authority API").await?;
         let consumer = args
             .kafka
             .consumer(&args.consumer_group, &[topics::ALERTS_FEEDBACK])?;
@@ -139,7 +108,7 @@ impl App {
         )
         .await?;
         Ok(Self {
-            listener,
+            http,
             admin,
             store,
             producer,
@@ -148,13 +117,12 @@ impl App {
             readiness,
             admin_token: args.admin_token,
             poll: Duration::from_millis(args.stream_poll_ms.max(10)),
-            tls,
         })
     }
 
     /// Address of the authority API.
     pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.listener.local_addr()?)
+        self.http.local_addr()
     }
 
     /// Address of the admin server (metrics, health).
@@ -171,33 +139,7 @@ impl App {
             poll: self.poll,
             verifier: keys::Verifier::default(),
         };
-        let token = shutdown.token();
-        let listener = self.listener;
-        match self.tls {
-            None => shutdown.spawn("http", async move {
-                axum::serve(listener, http::router(state))
-                    .with_graceful_shutdown(async move { token.cancelled().await })
-                    .await
-                    .context("authority API failed")
-            }),
-            Some(tls) => {
-                let listener = listener.into_std()?;
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                shutdown.spawn("https", async move {
-                    tokio::spawn(async move {
-                        token.cancelled().await;
-                        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-                    });
-                    axum_server::from_tcp_rustls(listener, tls)
-                        .context("cannot serve the authority API over TLS")?
-                        .handle(handle)
-                        .serve(http::router(state).into_make_service())
-                        .await
-                        .context("authority API failed")
-                });
-            }
-        }
+        self.http.spawn(shutdown, http::router(state))?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         shutdown.spawn(
             "feedback",

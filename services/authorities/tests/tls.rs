@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use authorities::{App, ServeArgs};
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, Shutdown};
+use runtime::{AdminArgs, Shutdown, TlsArgs};
 use store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,8 +26,10 @@ async fn the_authority_api_is_served_over_tls() {
     let args = ServeArgs {
         http_addr: any_port,
         admin_token: Some("operator-token-0123456789".into()),
-        tls_cert: Some(cert.clone()),
-        tls_key: Some(key.clone()),
+        tls: TlsArgs {
+            tls_cert: Some(cert.clone()),
+            tls_key: Some(key.clone()),
+        },
         stream_poll_ms: 100,
         admin: AdminArgs {
             admin_addr: Some(any_port),
@@ -71,7 +73,10 @@ async fn the_authority_api_is_served_over_tls() {
 
     // A certificate without its key is refused at start, naming the setting.
     let half = ServeArgs {
-        tls_key: None,
+        tls: TlsArgs {
+            tls_key: None,
+            ..args.tls.clone()
+        },
         ..args
     };
     let error = App::build(half, store).await.err().unwrap();

@@ -7,9 +7,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{GroupLag, KafkaArgs, Producer, PwContext, StreamConsumer};
-use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
 use store::Store;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::http::{self, ApiState};
@@ -32,6 +31,8 @@ pub struct ServeArgs {
     )]
     pub http_addr: SocketAddr,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub admin: AdminArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
@@ -48,7 +49,7 @@ pub struct ServeArgs {
 
 /// A built ingest service: connected, migrated, bound, not yet running.
 pub struct App {
-    listener: TcpListener,
+    http: HttpServer,
     admin: AdminServer,
     store: Store,
     producer: Producer,
@@ -71,12 +72,7 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let listener = TcpListener::bind(args.http_addr).await.with_context(|| {
-            format!(
-                "cannot bind the company API to {} (--http-addr)",
-                args.http_addr
-            )
-        })?;
+        let http = HttpServer::bind(args.http_addr, &args.tls, "company API").await?;
         let consumer = args
             .kafka
             .consumer(&args.consumer_group, &[topics::ORDERS_SCREENED])?;
@@ -93,7 +89,7 @@ impl App {
         )
         .await?;
         Ok(Self {
-            listener,
+            http,
             admin,
             store,
             producer,
@@ -107,7 +103,7 @@ impl App {
 
     /// Address of the company API.
     pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        Ok(self.listener.local_addr()?)
+        self.http.local_addr()
     }
 
     /// Address of the admin server.
@@ -125,14 +121,7 @@ impl App {
             verifier: keys::Verifier::default(),
             limits: self.limits.clone(),
         };
-        let token = shutdown.token();
-        let listener = self.listener;
-        shutdown.spawn("http", async move {
-            axum::serve(listener, http::router(state))
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-                .context("company API failed")
-        });
+        self.http.spawn(shutdown, http::router(state))?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         shutdown.spawn(
             "backlog",

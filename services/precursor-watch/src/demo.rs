@@ -82,6 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ingest = ingest::App::build(
         ingest::ServeArgs {
             http_addr: args.http_addr,
+            tls: runtime::TlsArgs::default(),
             admin: any_port.clone(),
             kafka: kafka.clone(),
             consumer_group: "ingest".into(),

@@ -4,11 +4,13 @@
 mod admin;
 mod backoff;
 mod config;
+mod http;
 mod shutdown;
 mod telemetry;
 
 pub use admin::{AdminServer, Readiness};
 pub use backoff::Backoff;
 pub use config::{AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
+pub use http::{HttpServer, TlsArgs};
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;
