@@ -15,21 +15,21 @@ impl ConsumerMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let processed = IntCounterVec::new(
             Opts::new(
-                "pw_messages_processed_total",
+                "messages_processed_total",
                 "Messages processed and committed, by topic",
             ),
             &["topic"],
         )?;
         let dead_lettered = IntCounterVec::new(
             Opts::new(
-                "pw_dead_letters_total",
+                "dead_letters_total",
                 "Messages sent to a dead-letter topic, by source topic and error class",
             ),
             &["topic", "error_class"],
         )?;
         let retries = IntCounterVec::new(
             Opts::new(
-                "pw_transient_failures_total",
+                "transient_failures_total",
                 "Transient failures retried, by topic",
             ),
             &["topic"],
