@@ -216,6 +216,12 @@ const ALKYLS: &[&str] = &[
     "tert butyl",
     "sec butyl",
     "benzyl",
+    "amyl",
+    "isoamyl",
+    "pentyl",
+    "isopentyl",
+    "hexyl",
+    "octyl",
 ];
 
 /// One identification in one line.
@@ -475,6 +481,13 @@ impl Engine {
                 self.add_cas(&mut found, &cas, LineField::Description);
             }
         }
+        if line.description.len() > 3 && contains_ignore_case(line.description, "cas") {
+            for candidate in text::labelled_cas_numbers(line.description) {
+                if let Ok(cas) = CasNumber::parse(candidate) {
+                    self.add_cas(&mut found, &cas, LineField::Description);
+                }
+            }
+        }
         let normalized = ester_of_first(normalize(line.description));
         let mut names = self.find_names(&normalized);
         for identification in self.enumerated_esters(&normalized) {
@@ -506,8 +519,18 @@ impl Engine {
         for identification in names {
             push_unique(&mut found, identification);
         }
+        // A tariff code is coarser than a CAS number: when the CAS field names a substance, a
+        // code pointing elsewhere is a misdeclared code, not a second substance.
         if let Some(code) = line.hs_code {
-            self.add_code(&mut found, code);
+            let mut by_code = Vec::new();
+            self.add_code(&mut by_code, code);
+            for identification in by_code {
+                let cas_disagrees = matches!(&cas, CasField::Valid(number)
+                    if !self.cas_names(number, identification.substance));
+                if !cas_disagrees {
+                    push_unique(&mut found, identification);
+                }
+            }
         }
         self.add_implied(&mut found, &normalized);
         LineResult {
@@ -532,6 +555,15 @@ impl Engine {
     /// An HS or CN code identifies a substance only when no other entry shares it and it is no
     /// residual "other" subdivision (HS subheadings ending in 9, CN subdivisions 9x), which
     /// covers unlisted chemicals as well.
+    /// Whether a CAS number is one of an entry's own (its or a salt form's).
+    fn cas_names(&self, cas: &CasNumber, substance: usize) -> bool {
+        let mut found = Vec::new();
+        self.add_cas(&mut found, cas, LineField::Cas);
+        found
+            .iter()
+            .any(|identification| identification.substance == substance)
+    }
+
     fn add_code(&self, found: &mut Vec<Identification>, code: &str) {
         let digits: String = code.chars().filter(char::is_ascii_digit).collect();
         let residual =
@@ -587,7 +619,10 @@ impl Engine {
                 .split(' ')
                 .next()
                 .unwrap_or_default();
-            if pattern.needs_free_start && before.chars().any(char::is_alphabetic) {
+            if pattern.needs_free_start
+                && before.chars().any(char::is_alphabetic)
+                && !is_molar_concentration(&normalized[end..])
+            {
                 continue;
             }
             if is_derivative(normalized, start, end, before, after) {
@@ -912,6 +947,31 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
             "derivative" | "derivatives" | "deriv" | "diisocyanate"
         )
         || (FUNCTIONAL_CLASS_WORDS.contains(&after) && after_after != "free")
+}
+
+/// "0 1 mol l", "1 m", "0 5 n": a molar or normal concentration follows, as it does after an
+/// acid ("HCl 0.1 mol/L") and never after a salt's name ("Metformin HCl 500 mg").
+fn is_molar_concentration(after: &str) -> bool {
+    let mut words = after.split_whitespace();
+    let mut word = words.next().unwrap_or_default();
+    if !word.bytes().all(|b| b.is_ascii_digit()) || word.is_empty() {
+        return false;
+    }
+    // "0 1" is "0.1" folded.
+    for next in words.by_ref() {
+        word = next;
+        if !word.bytes().all(|b| b.is_ascii_digit()) {
+            break;
+        }
+    }
+    matches!(word, "mol" | "m" | "n" | "molar" | "normal" | "mmol")
+}
+
+/// Whether `text` contains the ASCII `needle`, in any case (no allocation).
+fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// "isobutyl ester of P-2-P methyl glycidic acid" read in the catalogue's order, "P-2-P methyl

@@ -169,3 +169,13 @@ fn fourth_held_out_set() {
 fn fifth_held_out_set() {
     assert_floors("holdout5", include_str!("data/holdout5.jsonl"), 0.98, 0.98);
 }
+
+/// A seventh set (300 lines, 125 negatives), written by another hand that saw neither the engine
+/// nor the earlier sets. Its blind first run: precision 0.9947, recall 0.9639. Its misses (a CAS
+/// number after a "CAS" label without hyphens, esters of further alkyls, "HCl 0.1 mol/L" in a
+/// kit, "hydrochloric + nitric acid", German "Iod", sassafras oil, two misspelled words of one
+/// name, an HS code contradicting the CAS field) guided general changes. No longer blind.
+#[test]
+fn sixth_held_out_set() {
+    assert_floors("holdout6", include_str!("data/holdout6.jsonl"), 0.98, 0.98);
+}

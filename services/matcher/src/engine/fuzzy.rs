@@ -334,12 +334,42 @@ impl Corrector {
         let mut corrected: Option<Vec<&str>> = None;
         let mut edits = 0usize;
         let mut corrected_chars = 0usize;
+        let mut guesses: Vec<Option<&str>> = vec![None; words.len()];
         for (index, word) in words.iter().enumerate() {
             let neighbours = [
                 index.checked_sub(1).map_or("", |i| words[i]),
                 words.get(index + 1).copied().unwrap_or(""),
             ];
-            if let Some((target, distance)) = self.correct_word(word, neighbours) {
+            let assessment = self.assess(word, Some(neighbours));
+            guesses[index] = assessment.guess;
+            if let Some((target, distance)) = assessment.correction {
+                edits += distance;
+                corrected_chars += target.chars().count();
+                corrected.get_or_insert_with(|| words.clone())[index] = target;
+            }
+        }
+        // A word of a longer name needs its companion beside it; when the companion is
+        // misspelled too ("potasium permangante"), each is read beside the other's correction
+        // or best guess.
+        for index in 0..words.len() {
+            if corrected.as_ref().is_some_and(|c| c[index] != words[index]) {
+                continue;
+            }
+            let best = |at: usize| match &corrected {
+                Some(corrected) if corrected[at] != words[at] => Some(corrected[at]),
+                _ => guesses[at],
+            };
+            let before = index.checked_sub(1).and_then(best);
+            let after = (index + 1 < words.len()).then(|| best(index + 1)).flatten();
+            if before.is_none() && after.is_none() {
+                continue;
+            }
+            let neighbours = [
+                before.unwrap_or_else(|| index.checked_sub(1).map_or("", |i| words[i])),
+                after.unwrap_or_else(|| words.get(index + 1).copied().unwrap_or("")),
+            ];
+            if let Some((target, distance)) = self.assess(words[index], Some(neighbours)).correction
+            {
                 edits += distance;
                 corrected_chars += target.chars().count();
                 corrected.get_or_insert_with(|| words.clone())[index] = target;
@@ -350,25 +380,33 @@ impl Corrector {
         Some((corrected.join(" "), score))
     }
 
-    fn correct_word<'a>(&'a self, word: &str, neighbours: [&str; 2]) -> Option<(&'a str, usize)> {
+    /// What `word` may be corrected to beside `neighbours` (`None`: wherever its companions
+    /// stand).
+    fn assess<'a>(&'a self, word: &str, neighbours: Option<[&str; 2]>) -> Assessment<'a> {
+        const NOTHING: Assessment<'static> = Assessment {
+            correction: None,
+            guess: None,
+        };
         let length = word.chars().count();
         if length < MIN_SHORT_WORD_CHARS
             || !word.chars().all(char::is_alphabetic)
             || self.known.contains(word)
         {
-            return None;
+            return NOTHING;
         }
         // A misspelled first letter is not corrected: it keeps this look-up cheap.
         let first = word.chars().next().unwrap_or(' ');
         if !self.shapes.contains(&(first, length)) {
-            return None;
+            return NOTHING;
         }
         if length < MIN_WORD_CHARS
-            && !neighbours
-                .iter()
-                .any(|word| self.short_companions.contains(*word))
+            && !neighbours.is_some_and(|neighbours| {
+                neighbours
+                    .iter()
+                    .any(|word| self.short_companions.contains(*word))
+            })
         {
-            return None;
+            return NOTHING;
         }
         let allowed = if length >= TWO_EDITS_FROM { 2 } else { 1 };
         // The word and each one-letter deletion of it, built in one buffer (no allocation per
@@ -390,38 +428,66 @@ impl Corrector {
         }
         candidates.sort_unstable();
         candidates.dedup();
-        let mut best: Option<(&str, usize, &[usize])> = None;
-        let mut tied = false;
+        let mut applicable = Closest::default();
+        let mut anywhere = Closest::default();
         let mut closest_look_alike = usize::MAX;
         for id in candidates {
             let target = &self.words[id as usize];
             let distance = strsim::damerau_levenshtein(word, &target.word);
-            if distance > allowed || !target.applies(neighbours) {
+            if distance > allowed {
                 continue;
             }
             if target.look_alike {
                 closest_look_alike = closest_look_alike.min(distance);
                 continue;
             }
-            match best {
-                Some((_, best_distance, _)) if distance > best_distance => {}
-                // Two words as close: ambiguous, unless both name the same entries
-                // ("nitroethane", "nitroetano").
-                Some((_, best_distance, best_substances)) if distance == best_distance => {
-                    tied |= best_substances != target.substances.as_slice();
-                }
-                _ => {
-                    best = Some((target.word.as_str(), distance, target.substances.as_slice()));
-                    tied = false;
-                }
+            anywhere.offer(target, distance);
+            if neighbours.is_none_or(|n| target.applies(n)) {
+                applicable.offer(target, distance);
             }
         }
-        let (target, distance, _) = best?;
         // Ambiguous, or as close to a look-alike: leave the word as written.
-        if tied || closest_look_alike <= distance {
-            return None;
+        let clear = |closest: Closest<'a>| {
+            closest
+                .best
+                .filter(|(_, distance, _)| !closest.tied && closest_look_alike > *distance)
+                .map(|(target, distance, _)| (target, distance))
+        };
+        Assessment {
+            correction: clear(applicable),
+            guess: clear(anywhere).map(|(target, _)| target),
         }
-        Some((target, distance))
+    }
+}
+
+/// What a misspelled word may be: the correction where it stands, and the word it would be
+/// corrected to if its companions stood beside it.
+struct Assessment<'a> {
+    correction: Option<(&'a str, usize)>,
+    guess: Option<&'a str>,
+}
+
+/// The closest target seen so far, and whether another as close names other entries.
+#[derive(Default, Clone, Copy)]
+struct Closest<'a> {
+    best: Option<(&'a str, usize, &'a [usize])>,
+    tied: bool,
+}
+
+impl<'a> Closest<'a> {
+    fn offer(&mut self, target: &'a Target, distance: usize) {
+        match self.best {
+            Some((_, best_distance, _)) if distance > best_distance => {}
+            // Two words as close: ambiguous, unless both name the same entries
+            // ("nitroethane", "nitroetano").
+            Some((_, best_distance, best_substances)) if distance == best_distance => {
+                self.tied |= best_substances != target.substances.as_slice();
+            }
+            _ => {
+                self.best = Some((target.word.as_str(), distance, target.substances.as_slice()));
+                self.tied = false;
+            }
+        }
     }
 }
 

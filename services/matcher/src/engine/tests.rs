@@ -470,3 +470,12 @@ fn an_ester_named_before_its_acid_is_that_ester() {
     );
     assert_eq!(ester_of_first("no ester here".to_owned()), "no ester here");
 }
+
+#[test]
+fn two_misspelled_words_of_one_name_are_read_together() {
+    let engine = engine();
+    assert_eq!(
+        ids(&engine, "Potasium permangante 99% 25kg", None),
+        ["potassium_permanganate"]
+    );
+}

@@ -79,6 +79,52 @@ pub fn cas_candidates(text: &str) -> impl Iterator<Item = &str> {
         })
 }
 
+/// Digit runs written right after a "CAS" label without hyphens ("CAS 28578167", "CAS-Nr.
+/// 28578-16-7", "cas#108247"): a bare number elsewhere is too often a quantity or a code.
+pub fn labelled_cas_numbers(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(offset) = lower[from..].find("cas") {
+        let label_end = from + offset + 3;
+        from = label_end;
+        // A word of its own: not "casein", not "Picasso".
+        let before_ok = lower[..label_end - 3]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_alphanumeric());
+        if !before_ok {
+            continue;
+        }
+        // Up to 8 characters of label ("-Nr. ", " No: ", "#") before the digits.
+        let rest = &text[label_end..];
+        let Some(start) = rest
+            .char_indices()
+            .take(9)
+            .find(|(_, c)| c.is_ascii_digit())
+            .map(|(index, _)| index)
+        else {
+            continue;
+        };
+        let label = &rest[..start].to_ascii_lowercase();
+        if !label
+            .split(|c: char| !c.is_alphabetic())
+            .all(|word| matches!(word, "" | "no" | "nr" | "n" | "number" | "rn"))
+        {
+            continue;
+        }
+        let digits = &rest[start..];
+        let end = digits
+            .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+            .unwrap_or(digits.len());
+        let candidate = digits[..end].trim_end_matches('-');
+        if (5..=12).contains(&candidate.len()) {
+            found.push(candidate);
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +143,14 @@ mod tests {
             cas_candidates("Acetic anhydride (CAS 108-24-7), lot 2024-11-3, PO 12-34-56").collect();
         // Shaped like CAS numbers; the check digit decides later ("2024-11-3" fails it).
         assert_eq!(found, vec!["108-24-7", "2024-11-3"]);
+    }
+
+    #[test]
+    fn a_number_after_a_cas_label_is_a_candidate_even_without_hyphens() {
+        assert_eq!(
+            labelled_cas_numbers("Ethyl glycidate, cas 28578167; CAS-Nr. 108-24-7; CAS#64197"),
+            vec!["28578167", "108-24-7", "64197"]
+        );
+        assert!(labelled_cas_numbers("casein 12345678, Picasso 1234567, lot 28578167").is_empty());
     }
 }
