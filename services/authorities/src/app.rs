@@ -83,6 +83,10 @@ impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        metrics
+            .registry
+            .register(Box::new(store::PoolCollector::new(store.clone())?))
+            .context("cannot register the database pool metrics")?;
         if let Some(token) = &args.admin_token {
             anyhow::ensure!(
                 token.len() >= 16,
@@ -97,9 +101,11 @@ impl App {
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
         let http = HttpServer::bind(args.http_addr, &args.tls, "authority API").await?;
-        let consumer = args
-            .kafka
-            .consumer(&args.consumer_group, &[topics::ALERTS_FEEDBACK])?;
+        let consumer = args.kafka.measured_consumer(
+            &args.consumer_group,
+            &[topics::ALERTS_FEEDBACK],
+            &metrics.consumer,
+        )?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9104),

@@ -64,6 +64,10 @@ impl App {
     /// Does everything that can fail at start: topics, clients, ports.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        metrics
+            .registry
+            .register(Box::new(store::PoolCollector::new(store.clone())?))
+            .context("cannot register the database pool metrics")?;
         args.kafka
             .ensure_topics(&[
                 topics::ORDERS_SUBMITTED,
@@ -73,9 +77,11 @@ impl App {
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
         let http = HttpServer::bind(args.http_addr, &args.tls, "company API").await?;
-        let consumer = args
-            .kafka
-            .consumer(&args.consumer_group, &[topics::ORDERS_SCREENED])?;
+        let consumer = args.kafka.measured_consumer(
+            &args.consumer_group,
+            &[topics::ORDERS_SCREENED],
+            &metrics.consumer,
+        )?;
         let matcher_lag = GroupLag::new(
             &args.kafka,
             &args.limits.matcher_group,

@@ -1,9 +1,13 @@
 //! Client configuration and the client context shared by every Kafka client of the project.
 
 use anyhow::Context as _;
+
+use prometheus::IntGaugeVec;
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
+
+use crate::ConsumerMetrics;
 
 /// How to reach the Kafka cluster; flattened into every service's configuration.
 #[derive(Clone, clap::Args)]
@@ -120,6 +124,26 @@ impl KafkaArgs {
         group_id: &str,
         topics: &[&str],
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
+        self.consumer_in(group_id, topics, PwContext::default())
+    }
+
+    /// A consumer as [`KafkaArgs::consumer`] that reports its lag per partition to `metrics`
+    /// every 10 seconds.
+    pub fn measured_consumer(
+        &self,
+        group_id: &str,
+        topics: &[&str],
+        metrics: &ConsumerMetrics,
+    ) -> anyhow::Result<StreamConsumer<PwContext>> {
+        self.consumer_in(group_id, topics, PwContext::with_lag(metrics.lag.clone()))
+    }
+
+    fn consumer_in(
+        &self,
+        group_id: &str,
+        topics: &[&str],
+        context: PwContext,
+    ) -> anyhow::Result<StreamConsumer<PwContext>> {
         let consumer: StreamConsumer<PwContext> = self
             .client_config(
                 &[
@@ -128,6 +152,7 @@ impl KafkaArgs {
                     // A crashed member holds its partitions until this runs out.
                     ("session.timeout.ms", "10000"),
                     ("heartbeat.interval.ms", "2000"),
+                    ("statistics.interval.ms", "10000"),
                 ],
                 &[
                     ("group.id", group_id),
@@ -136,7 +161,7 @@ impl KafkaArgs {
                     ("enable.partition.eof", "false"),
                 ],
             )
-            .create_with_context(PwContext)
+            .create_with_context(context)
             .with_context(|| {
                 format!(
                     "cannot create a kafka consumer for {} (--kafka-brokers)",
@@ -173,7 +198,7 @@ impl KafkaArgs {
                     ("enable.partition.eof", "true"),
                 ],
             )
-            .create_with_context(PwContext)
+            .create_with_context(PwContext::default())
             .context("cannot create a kafka consumer to check a delivery")?;
         let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
         let partitions: Vec<i32> = metadata
@@ -217,9 +242,19 @@ impl KafkaArgs {
     }
 }
 
-/// The client context of every client: librdkafka logs go to `tracing`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PwContext;
+/// The client context of every client: librdkafka logs go to `tracing`; a consumer's context
+/// also exports its lag per partition from librdkafka's statistics.
+#[derive(Debug, Clone, Default)]
+pub struct PwContext {
+    lag: Option<IntGaugeVec>,
+}
+
+impl PwContext {
+    /// A context that sets `lag{topic, partition}` from each statistics report.
+    pub fn with_lag(lag: IntGaugeVec) -> Self {
+        Self { lag: Some(lag) }
+    }
+}
 
 impl ClientContext for PwContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
@@ -240,6 +275,19 @@ impl ClientContext for PwContext {
 
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
         tracing::warn!(target: "librdkafka", %error, reason, "kafka client error");
+    }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        let Some(lag) = &self.lag else { return };
+        for (topic, stats) in &statistics.topics {
+            for (partition, stats) in &stats.partitions {
+                // -1 is librdkafka's internal partition; a negative lag is unknown yet.
+                if *partition >= 0 && stats.consumer_lag >= 0 {
+                    lag.with_label_values(&[topic.as_str(), &partition.to_string()])
+                        .set(stats.consumer_lag);
+                }
+            }
+        }
     }
 }
 

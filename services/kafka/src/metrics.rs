@@ -1,6 +1,6 @@
 //! Metrics every consumer loop keeps.
 
-use prometheus::{IntCounterVec, Opts, Registry};
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
 /// Counters of a consumer loop, labelled by topic.
 #[derive(Clone)]
@@ -8,6 +8,8 @@ pub struct ConsumerMetrics {
     pub processed: IntCounterVec,
     pub dead_lettered: IntCounterVec,
     pub retries: IntCounterVec,
+    /// Messages not yet consumed, per topic and partition, from librdkafka's statistics.
+    pub lag: IntGaugeVec,
 }
 
 impl ConsumerMetrics {
@@ -36,11 +38,20 @@ impl ConsumerMetrics {
         )?;
         registry.register(Box::new(processed.clone()))?;
         registry.register(Box::new(dead_lettered.clone()))?;
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "consumer_lag",
+                "Messages on a partition the consumer has not consumed yet (librdkafka statistics)",
+            ),
+            &["topic", "partition"],
+        )?;
         registry.register(Box::new(retries.clone()))?;
+        registry.register(Box::new(lag.clone()))?;
         Ok(Self {
             processed,
             dead_lettered,
             retries,
+            lag,
         })
     }
 }

@@ -32,7 +32,7 @@ impl Producer {
                 &[("linger.ms", "1"), ("message.timeout.ms", &timeout)],
                 &[("enable.idempotence", "true"), ("acks", "all")],
             )
-            .create_with_context(PwContext)
+            .create_with_context(PwContext::default())
             .with_context(|| {
                 format!(
                     "cannot create a kafka producer for {} (--kafka-brokers)",

@@ -34,7 +34,7 @@ pub async fn ensure_topics(args: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::Re
     }
     let admin: AdminClient<PwContext> = args
         .client_config(&[], &[])
-        .create_with_context(PwContext)
+        .create_with_context(PwContext::default())
         .context("cannot create a kafka admin client")?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()

@@ -92,6 +92,10 @@ impl App {
     /// `store` is the system of record, where the buyers' histories are kept.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        metrics
+            .registry
+            .register(Box::new(store::PoolCollector::new(store.clone())?))
+            .context("cannot register the database pool metrics")?;
         let rules = Arc::new(RuleSets::load(&args.rules)?);
         let engine = Engine::new(load_reference(args.reference_data.as_deref())?)?;
         tracing::info!(version = engine.version(), "reference data loaded");
@@ -107,9 +111,11 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let consumer = args
-            .kafka
-            .consumer(&args.consumer_group, &[topics::ORDERS_SUBMITTED])?;
+        let consumer = args.kafka.measured_consumer(
+            &args.consumer_group,
+            &[topics::ORDERS_SUBMITTED],
+            &metrics.consumer,
+        )?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9102),

@@ -54,6 +54,10 @@ impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
+        metrics
+            .registry
+            .register(Box::new(store::PoolCollector::new(store.clone())?))
+            .context("cannot register the database pool metrics")?;
         let rules = std::sync::Arc::new(indicators::RuleSets::load(&args.rules)?);
         args.kafka
             .ensure_topics(&[
@@ -62,9 +66,11 @@ impl App {
             ])
             .await?;
         let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let consumer = args
-            .kafka
-            .consumer(&args.consumer_group, &[topics::ALERTS_DETECTED])?;
+        let consumer = args.kafka.measured_consumer(
+            &args.consumer_group,
+            &[topics::ALERTS_DETECTED],
+            &metrics.consumer,
+        )?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9103),

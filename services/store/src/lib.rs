@@ -9,6 +9,7 @@ mod companies;
 mod deliveries;
 mod outbox;
 mod parties;
+mod pool_metrics;
 mod reports;
 mod screenings;
 #[cfg(feature = "testing")]
@@ -24,6 +25,7 @@ pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
 pub use parties::Party;
+pub use pool_metrics::PoolCollector;
 pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};
 pub use screenings::ScreeningRecord;
 
