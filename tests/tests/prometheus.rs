@@ -163,6 +163,55 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
         .sum();
     assert_eq!(loaded, 8, "{rules}");
 
+    // Every query of the shipped Grafana dashboard is valid PromQL over these metrics, and the
+    // panels about the flow of reports show data.
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/grafana/precursor-watch.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut empty = Vec::new();
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let body: serde_json::Value = client
+                .get(format!("{base}/api/v1/query"))
+                .query(&[("query", expr)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(body["status"], "success", "{expr}: {body}");
+            queries += 1;
+            if body["data"]["result"].as_array().is_none_or(Vec::is_empty) {
+                empty.push(format!(
+                    "{}: {expr}",
+                    panel["title"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    println!("dashboard: {queries} queries valid; without data yet: {empty:#?}");
+    for title in [
+        "Services up",
+        "Reports received, by result",
+        "Alerts delivered, by authority",
+        "Consumer lag, by service and topic",
+        "Database connections",
+    ] {
+        assert!(
+            !empty
+                .iter()
+                .any(|line| line.starts_with(&format!("{title}:"))),
+            "{title} shows no data: {empty:?}"
+        );
+    }
+
     prometheus.kill().await.unwrap();
     pipeline.stop().await.unwrap();
 }
