@@ -140,3 +140,93 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
     );
     pipeline.stop().await.unwrap();
 }
+
+/// `ingest submit` sends a company's batch and waits out the 503s: with the matcher stopped it
+/// keeps retrying as told by Retry-After, and once the matcher is back every report is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batch_client_waits_out_back_pressure_and_submits_everything() {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let addr = pipeline.ingest_addr().to_owned();
+    pipeline.stop_service("matcher").await.unwrap();
+    pipeline.stop_service("ingest").await.unwrap();
+    let serve = ["serve", "--http-addr", &addr, "--max-backlog", "3"];
+    pipeline.start_service("ingest", &serve).await.unwrap();
+
+    // Fill the backlog first, and wait until ingest has measured it.
+    let http = reqwest::Client::new();
+    for n in 0..4 {
+        let report = sample_report(&format!("{}-before-{n}", pipeline.run));
+        assert_eq!(pipeline.submit(&http, &report).await.unwrap().status(), 202);
+    }
+    let ingest_admin = pipeline.services.last().unwrap().admin;
+    let metric = |name: &'static str| {
+        let url = format!("http://{ingest_admin}/metrics");
+        async move {
+            let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+            text.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while metric("pw_ingest_backlog ").await < 3.0 {
+        assert!(Instant::now() < deadline, "the backlog was never measured");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reports.jsonl");
+    let lines: Vec<String> = (0..40)
+        .map(|n| sample_report(&format!("{}-batch-{n}", pipeline.run)).to_string())
+        .collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let client = tokio::process::Command::new(system_tests::binary("ingest").unwrap())
+        .args([
+            "submit",
+            "--url",
+            &pipeline.ingest_url,
+            "--concurrency",
+            "2",
+        ])
+        .arg(&file)
+        .env("PW_API_KEY", &pipeline.api_key)
+        .env_remove("PW_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // The client meets 503s; then the matcher comes back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric("pw_ingest_reports_total{result=\"backlog\"} ").await < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the client never met back-pressure"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    pipeline.start_service("matcher", &["serve"]).await.unwrap();
+
+    let output = tokio::time::timeout(Duration::from_secs(180), client.wait_with_output())
+        .await
+        .expect("the batch finishes")
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(results.len(), 40, "{stdout}");
+    for (index, result) in results.iter().enumerate() {
+        assert_eq!(result["line"], index + 1, "in input order");
+        assert_eq!(result["status"], 202, "{result}");
+        assert!(result["body"]["report_id"].is_string());
+    }
+    assert!(stderr.contains("submitted 40 reports in"), "{stderr}");
+    println!("batch client: {}", stderr.trim());
+    pipeline.stop().await.unwrap();
+}

@@ -50,7 +50,7 @@ pub enum Command {
 /// Runs the command line.
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     runtime::init_telemetry(cli.log.log_format);
-    let store = Store::connect(&cli.database.database_url, cli.database.max_connections).await?;
+    let store = Store::connect(cli.database.url()?, cli.database.max_connections).await?;
     match cli.command {
         Command::Serve {
             serve,

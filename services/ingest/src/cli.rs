@@ -45,6 +45,9 @@ pub enum Command {
     },
     /// Lists the API keys of a company (ids and dates; secrets are never kept).
     ListKeys(CompanyArgs),
+    /// Sends a company's reports (JSON Lines, one report per line) to the company API, retrying
+    /// while it asks to wait; prints one result per line and a progress bar on a terminal.
+    Submit(crate::SubmitArgs),
 }
 
 /// The company a key command works on.
@@ -150,8 +153,18 @@ pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<Ne
 /// Runs the command line.
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     runtime::init_telemetry(cli.log.log_format);
-    let store = Store::connect(&cli.database.database_url, cli.database.max_connections).await?;
+    // The client command needs no database.
+    if let Command::Submit(args) = &cli.command {
+        let failed = crate::submit(args).await?;
+        anyhow::ensure!(
+            failed == 0,
+            "{failed} report(s) were not accepted, see their lines"
+        );
+        return Ok(());
+    }
+    let store = Store::connect(cli.database.url()?, cli.database.max_connections).await?;
     match cli.command {
+        Command::Submit(_) => Ok(()),
         Command::Serve {
             serve,
             shutdown: shutdown_args,

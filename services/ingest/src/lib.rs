@@ -9,8 +9,10 @@ mod outbox;
 mod pressure;
 mod report;
 mod screenings;
+mod submit;
 
 pub use app::{App, ServeArgs};
 pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};
 pub use pressure::LimitArgs;
 pub use report::{LineRequest, ReportRequest};
+pub use submit::{submit, SubmitArgs};

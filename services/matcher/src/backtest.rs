@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::Context as _;
 use events::OrderReport;
 use indicators::{RuleSet, RuleSets};
+use runtime::Progress;
 use store::Store;
 
 use crate::assess::{self, Mode};
@@ -27,18 +28,36 @@ pub struct Summary {
     pub change: usize,
 }
 
-/// Screens the reports received in `[from, to)` under the rules in force for each (or
-/// `baseline` when given) and under `candidate`; writes one line per difference and returns
-/// the counts.
+/// What a backtest compares, over which reports.
+#[derive(Clone, Copy)]
+pub struct Backtest<'a> {
+    pub store: &'a Store,
+    pub engine: &'a Engine,
+    /// The rule sets in use.
+    pub rules: &'a RuleSets,
+    /// Judge every report by this version instead of the one in force on its day.
+    pub baseline: Option<&'a RuleSet>,
+    pub candidate: &'a RuleSet,
+    /// Reports received in `[from, to)`, microseconds.
+    pub range: (i64, i64),
+}
+
+/// Screens the reports received in the range under the rules in force for each (or the
+/// baseline when given) and under the candidate; writes one line per difference, counts each
+/// report on `progress`, and returns the counts.
 pub async fn run(
-    store: &Store,
-    engine: &Engine,
-    rules: &RuleSets,
-    baseline: Option<&RuleSet>,
-    candidate: &RuleSet,
-    range: (i64, i64),
+    backtest: &Backtest<'_>,
     output: &mut impl Write,
+    progress: &Progress,
 ) -> anyhow::Result<Summary> {
+    let Backtest {
+        store,
+        engine,
+        rules,
+        baseline,
+        candidate,
+        range,
+    } = *backtest;
     let mut summary = Summary::default();
     let mut after: Option<(i64, String)> = None;
     loop {
@@ -58,6 +77,7 @@ pub async fn run(
             let report: OrderReport = events::decode(event)
                 .with_context(|| format!("stored report {report_id} does not decode"))?;
             summary.reports += 1;
+            progress.inc(1);
             let findings = report_findings(engine, &report);
             if findings.is_empty() {
                 continue;

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 
 use crate::app::load_reference;
 use crate::{screen_lines, App, Engine, ServeArgs};
+use runtime::Progress;
 
 /// Screens order reports against controlled and watch-listed chemicals.
 #[derive(Debug, Parser)]
@@ -122,14 +123,29 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             let failures = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
                 let stdout = std::io::stdout().lock();
                 let output = std::io::BufWriter::new(stdout);
-                match input.filter(|path| path.as_os_str() != "-") {
+                let (failures, progress) = match input.filter(|path| path.as_os_str() != "-") {
                     Some(path) => {
-                        let file = std::fs::File::open(&path)
-                            .with_context(|| format!("cannot open {}", path.display()))?;
-                        screen_lines(&engine, std::io::BufReader::new(file), output)
+                        let open = || {
+                            std::fs::File::open(&path)
+                                .map(std::io::BufReader::new)
+                                .with_context(|| format!("cannot open {}", path.display()))
+                        };
+                        // Counted first, for the time left on the progress bar.
+                        let total = std::io::BufRead::lines(open()?)
+                            .map_while(Result::ok)
+                            .filter(|line| !line.trim().is_empty())
+                            .count();
+                        let progress = Progress::new(Some(total as u64), "lines");
+                        (screen_lines(&engine, open()?, output, &progress)?, progress)
                     }
-                    None => screen_lines(&engine, std::io::stdin().lock(), output),
-                }
+                    None => {
+                        let progress = Progress::new(None, "lines");
+                        let stdin = std::io::stdin().lock();
+                        (screen_lines(&engine, stdin, output, &progress)?, progress)
+                    }
+                };
+                eprintln!("screened {}", progress.finish());
+                Ok(failures)
             })
             .await??;
             anyhow::ensure!(
@@ -168,22 +184,24 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
                     .unwrap_or_default()
             };
             let range = (micros(from), micros(to + chrono::Days::new(1)));
-            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let store = Store::connect(database.url()?, database.max_connections).await?;
+            let total = store.count_reports_received(range.0, range.1).await?;
+            let progress = Progress::new(u64::try_from(total).ok(), "reports");
             let mut output = std::io::stdout().lock();
-            crate::backtest::run(
-                &store,
-                &engine,
-                &rules,
-                baseline.as_ref(),
-                &candidate,
+            let backtest = crate::Backtest {
+                store: &store,
+                engine: &engine,
+                rules: &rules,
+                baseline: baseline.as_ref(),
+                candidate: &candidate,
                 range,
-                &mut output,
-            )
-            .await?;
+            };
+            crate::backtest::run(&backtest, &mut output, &progress).await?;
+            eprintln!("backtest: {}", progress.finish());
             Ok(())
         }
         Command::WatchList { database, command } => {
-            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let store = Store::connect(database.url()?, database.max_connections).await?;
             watch_list(&store, command).await
         }
         Command::Serve {
@@ -191,7 +209,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             database,
             shutdown: shutdown_args,
         } => {
-            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let store = Store::connect(database.url()?, database.max_connections).await?;
             let app = App::build(serve, store).await?;
             tracing::info!(admin = %app.admin_addr()?, "matcher running");
             let shutdown = Shutdown::new();

@@ -17,7 +17,7 @@ mod service;
 
 pub use app::{App, ServeArgs};
 pub use assess::{load as load_assessment, Loaded, Mode};
-pub use backtest::{run as backtest, Summary};
+pub use backtest::{run as backtest, Backtest, Summary};
 pub use cli::{main, Cli, Command, WatchListCommand};
 pub use engine::{normalize, CasField, Engine, Identification, LineInput, LineResult};
 pub use offline::screen_lines;

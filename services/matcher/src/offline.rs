@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, Write};
 
+use runtime::Progress;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{CasField, Engine, LineInput};
@@ -61,6 +62,7 @@ pub fn screen_lines(
     engine: &Engine,
     input: impl BufRead,
     mut output: impl Write,
+    progress: &Progress,
 ) -> anyhow::Result<usize> {
     let mut failures = 0;
     for (index, text) in input.lines().enumerate() {
@@ -84,6 +86,7 @@ pub fn screen_lines(
         }
         serde_json::to_writer(&mut output, &out)?;
         output.write_all(b"\n")?;
+        progress.inc(1);
     }
     output.flush()?;
     Ok(failures)
@@ -153,7 +156,9 @@ mod tests {
             "{\"description\": \"Product 4711\", \"cas\": \"108-24-8\"}\n",
         );
         let mut output = Vec::new();
-        let failures = screen_lines(&engine, input.as_bytes(), &mut output).unwrap();
+        let progress = Progress::new(None, "lines");
+        let failures = screen_lines(&engine, input.as_bytes(), &mut output, &progress).unwrap();
+        assert_eq!(progress.done(), 4);
         assert_eq!(failures, 1);
         let lines: Vec<serde_json::Value> = String::from_utf8(output)
             .unwrap()

@@ -110,19 +110,24 @@ async fn a_candidate_rule_set_is_compared_without_writing_anything() {
     candidate.weights.insert("order_splitting".into(), 0.0);
     candidate.weights.insert("payment_cash".into(), 70.0);
     let mut output = Vec::new();
+    let progress = runtime::Progress::new(None, "reports");
     let summary = matcher::backtest(
-        &store,
-        &engine,
-        &rules,
-        None,
-        &candidate,
-        (START, START + 30 * DAY),
+        &matcher::Backtest {
+            store: &store,
+            engine: &engine,
+            rules: &rules,
+            baseline: None,
+            candidate: &candidate,
+            range: (START, START + 30 * DAY),
+        },
         &mut output,
+        &progress,
     )
     .await
     .unwrap();
     let output = String::from_utf8(output).unwrap();
     assert_eq!(summary.reports, 3, "{output}");
+    assert_eq!(progress.done(), 3, "the progress bar counted every report");
     // Under the rules in force the split (r2) alerts, and r3 (still split, and cash) too.
     assert_eq!(summary.baseline_alerts, 2, "{output}");
     assert_eq!(summary.candidate_alerts, 1, "{output}");
@@ -150,14 +155,18 @@ async fn a_candidate_rule_set_is_compared_without_writing_anything() {
 
     // A range without the reports: nothing.
     let mut output = Vec::new();
+    let progress = runtime::Progress::new(None, "reports");
     let empty = matcher::backtest(
-        &store,
-        &engine,
-        &rules,
-        None,
-        &candidate,
-        (START - 10 * DAY, START),
+        &matcher::Backtest {
+            store: &store,
+            engine: &engine,
+            rules: &rules,
+            baseline: None,
+            candidate: &candidate,
+            range: (START - 10 * DAY, START),
+        },
         &mut output,
+        &progress,
     )
     .await
     .unwrap();

@@ -41,7 +41,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             database,
             shutdown: shutdown_args,
         } => {
-            let store = Store::connect(&database.database_url, database.max_connections).await?;
+            let store = Store::connect(database.url()?, database.max_connections).await?;
             let app = App::build(serve, store).await?;
             tracing::info!(admin = %app.admin_addr()?, "router running");
             let shutdown = Shutdown::new();

@@ -40,8 +40,9 @@ pub enum LogFormat {
 pub struct DatabaseArgs {
     /// Database url: postgres://user:password@host:5432/name, or sqlite://path?mode=rwc for a
     /// single-process setup.
+    /// Required by every command that uses the database.
     #[arg(long = "database-url", env = "PW_DATABASE_URL", hide_env_values = true)]
-    pub database_url: String,
+    pub database_url: Option<String>,
     /// Largest number of database connections in the pool.
     #[arg(
         long = "database-max-connections",
@@ -49,6 +50,16 @@ pub struct DatabaseArgs {
         default_value_t = 10
     )]
     pub max_connections: u32,
+}
+
+impl DatabaseArgs {
+    /// The url; an error naming the setting when it was not given.
+    pub fn url(&self) -> anyhow::Result<&str> {
+        self.database_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("--database-url (or PW_DATABASE_URL) is required"))
+    }
 }
 
 impl std::fmt::Debug for DatabaseArgs {

@@ -5,6 +5,7 @@ mod admin;
 mod backoff;
 mod config;
 mod http;
+mod progress;
 mod shutdown;
 mod telemetry;
 
@@ -12,5 +13,6 @@ pub use admin::{AdminServer, Readiness};
 pub use backoff::Backoff;
 pub use config::{AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
 pub use http::{HttpServer, TlsArgs};
+pub use progress::Progress;
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;

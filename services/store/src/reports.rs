@@ -152,6 +152,18 @@ impl Store {
     /// Stored reports received in `[from, to)`, oldest first, after the report `after` (its
     /// receipt time and id) when given: at most `limit` of them, each with its receipt time and
     /// `orders.submitted` event.
+    /// How many reports were received in `[from, to)` (microseconds).
+    pub async fn count_reports_received(&self, from: i64, to: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM reports WHERE received_at >= $1 AND received_at < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn reports_received(
         &self,
         from: i64,
