@@ -162,16 +162,18 @@ impl App {
                 shutdown.token(),
             ),
         );
-        let (store, readiness, token) = (self.store, self.readiness, shutdown.token());
-        shutdown.spawn("readiness", async move {
-            loop {
-                readiness.set(store.ping().await);
-                tokio::select! {
-                    _ = token.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                }
-            }
-        });
+        let store = self.store.clone();
+        shutdown.spawn(
+            "readiness",
+            self.readiness.follow(
+                move || {
+                    let store = store.clone();
+                    async move { store.ping().await }
+                },
+                Duration::from_secs(5),
+                shutdown.token(),
+            ),
+        );
         Ok(())
     }
 }

@@ -164,17 +164,18 @@ impl App {
             ),
         );
         // Ready while the report store answers: without it no report can be accepted.
-        let (store, readiness, token) =
-            (self.store.clone(), self.readiness.clone(), shutdown.token());
-        shutdown.spawn("readiness", async move {
-            loop {
-                readiness.set(store.ping().await);
-                tokio::select! {
-                    _ = token.cancelled() => return Ok(()),
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                }
-            }
-        });
+        let store = self.store.clone();
+        shutdown.spawn(
+            "readiness",
+            self.readiness.follow(
+                move || {
+                    let store = store.clone();
+                    async move { store.ping().await }
+                },
+                Duration::from_secs(5),
+                shutdown.token(),
+            ),
+        );
         Ok(())
     }
 }

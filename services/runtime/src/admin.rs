@@ -28,6 +28,26 @@ impl Readiness {
     pub fn is_ready(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+
+    /// Follows `probe` every `every` until shutdown: ready while it answers true.
+    pub async fn follow<F, Fut>(
+        self,
+        mut probe: F,
+        every: std::time::Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        loop {
+            self.set(probe().await);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -105,6 +125,33 @@ async fn ready(State(state): State<AdminState>) -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn readiness_follows_its_probe_until_shutdown() {
+        let readiness = Readiness::default();
+        let answer = Arc::new(AtomicBool::new(true));
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let probe = answer.clone();
+        let task = tokio::spawn(readiness.clone().follow(
+            move || {
+                let probe = probe.clone();
+                async move { probe.load(Ordering::Relaxed) }
+            },
+            std::time::Duration::from_millis(10),
+            shutdown.clone(),
+        ));
+        let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
+        settle().await;
+        assert!(readiness.is_ready());
+        answer.store(false, Ordering::Relaxed);
+        settle().await;
+        assert!(!readiness.is_ready());
+        answer.store(true, Ordering::Relaxed);
+        settle().await;
+        assert!(readiness.is_ready());
+        shutdown.cancel();
+        task.await.unwrap().unwrap();
+    }
 
     #[tokio::test]
     async fn serves_metrics_health_and_readiness() {
