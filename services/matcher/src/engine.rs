@@ -488,7 +488,7 @@ impl Engine {
                 }
             }
         }
-        let normalized = ester_of_first(normalize(line.description));
+        let normalized = ester_of_first(ring_names_as_listed(normalize(line.description)));
         let mut names = self.find_names(&normalized);
         for identification in self.enumerated_esters(&normalized) {
             push_unique(&mut names, identification);
@@ -917,6 +917,10 @@ fn is_derivative(normalized: &str, start: usize, end: usize, before: &str, after
     {
         return true;
     }
+    // "diethylene glycol diethyl ether": a glycol's ether, not diethyl ether.
+    if name.ends_with("ether") && before.ends_with("glycol") {
+        return true;
+    }
     if before == "n" {
         let first = name.split(' ').next().unwrap_or_default();
         let plain_alkyl = ["propyl", "butyl"].iter().any(|a| first.starts_with(a));
@@ -972,6 +976,16 @@ fn contains_ignore_case(text: &str, needle: &str) -> bool {
     text.as_bytes()
         .windows(needle.len())
         .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// Ring names written the other usual way, as the catalogue writes them: "benzo[d][1,3]dioxol"
+/// is "1,3-benzodioxol".
+fn ring_names_as_listed(normalized: String) -> String {
+    if normalized.contains("benzo d 1 3 dioxol") {
+        normalized.replace("benzo d 1 3 dioxol", "1 3 benzodioxol")
+    } else {
+        normalized
+    }
 }
 
 /// "isobutyl ester of P-2-P methyl glycidic acid" read in the catalogue's order, "P-2-P methyl

@@ -179,3 +179,16 @@ fn fifth_held_out_set() {
 fn sixth_held_out_set() {
     assert_floors("holdout6", include_str!("data/holdout6.jsonl"), 0.98, 0.98);
 }
+
+/// An eighth set (300 lines, 122 negatives), written by another hand that saw neither the engine
+/// nor the earlier sets. Its blind first run: precision 0.9947, recall 0.9792 as scored here; the
+/// writer labelled two iodine solutions at 2 % as iodine, which this test's convention counts as
+/// identifying nothing (exempt under every regime that lists iodine); `matcher screen` names
+/// iodine on both with the exemption, so by the writer's own convention the blind run was
+/// precision 0.9948, recall 0.9896. Those two labels follow this test's convention here. Its
+/// remaining misses (a glycol diethyl ether, Romanian "acid clorhidric", "benzo[d][1,3]dioxol")
+/// guided general changes. No longer blind.
+#[test]
+fn seventh_held_out_set() {
+    assert_floors("holdout7", include_str!("data/holdout7.jsonl"), 0.98, 0.98);
+}

@@ -479,3 +479,18 @@ fn two_misspelled_words_of_one_name_are_read_together() {
         ["potassium_permanganate"]
     );
 }
+
+#[test]
+fn ring_names_and_glycol_ethers_are_read_as_chemists_write_them() {
+    let engine = engine();
+    assert_eq!(
+        ids(
+            &engine,
+            "Butyl 3-(benzo[d][1,3]dioxol-5-yl)-2-methyloxirane-2-carboxylate 97%",
+            None
+        ),
+        ["pmk_butyl_glycidate"]
+    );
+    assert!(ids(&engine, "Diethylene glycol diethyl ether 98% 1 L", None).is_empty());
+    assert_eq!(ids(&engine, "Diethyl ether 98% 1 L", None), ["ethyl_ether"]);
+}
