@@ -184,6 +184,17 @@ impl Pipeline {
         self.wait_ready(Duration::from_secs(60)).await
     }
 
+    /// A service's `/metrics` page.
+    pub async fn metrics(&self, name: &str) -> anyhow::Result<String> {
+        let service = self
+            .services
+            .iter()
+            .find(|service| service.name == name)
+            .with_context(|| format!("no service {name}"))?;
+        let url = format!("http://{}/metrics", service.admin);
+        Ok(reqwest::get(url).await?.error_for_status()?.text().await?)
+    }
+
     /// The address ingest listens on, for restarting it with other flags.
     pub fn ingest_addr(&self) -> &str {
         self.ingest_url.trim_start_matches("http://")

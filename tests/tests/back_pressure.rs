@@ -123,17 +123,7 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
         statuses.push(response.status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 429, 429]);
-    let metrics = client
-        .get(format!(
-            "http://{}/metrics",
-            pipeline.services.last().unwrap().admin
-        ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = pipeline.metrics("ingest").await.unwrap();
     assert!(
         metrics.contains("pw_ingest_reports_total{result=\"rate_limited\"} 2"),
         "{metrics}"
@@ -158,16 +148,13 @@ async fn the_batch_client_waits_out_back_pressure_and_submits_everything() {
         let report = sample_report(&format!("{}-before-{n}", pipeline.run));
         assert_eq!(pipeline.submit(&http, &report).await.unwrap().status(), 202);
     }
-    let ingest_admin = pipeline.services.last().unwrap().admin;
-    let metric = |name: &'static str| {
-        let url = format!("http://{ingest_admin}/metrics");
-        async move {
-            let text = reqwest::get(url).await.unwrap().text().await.unwrap();
-            text.lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|value| value.trim().parse::<f64>().ok())
-                .unwrap_or(0.0)
-        }
+    let pipeline_ref = &pipeline;
+    let metric = |name: &'static str| async move {
+        let text = pipeline_ref.metrics("ingest").await.unwrap();
+        text.lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while metric("pw_ingest_backlog ").await < 3.0 {

@@ -105,17 +105,7 @@ async fn undecodable_reports_are_dead_lettered_without_blocking_the_partition() 
         .any(|alert| alert.report_id == report_id));
 
     // Counted in the matcher's metrics.
-    let matcher = pipeline
-        .services
-        .iter()
-        .find(|service| service.name == "matcher")
-        .unwrap();
-    let metrics = reqwest::get(format!("http://{}/metrics", matcher.admin))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = pipeline.metrics("matcher").await.unwrap();
     assert!(
         metrics.lines().any(|line| line.starts_with(
             "pw_matcher_dead_letters_total{error_class=\"decode\",topic=\"orders.submitted\"}"

@@ -43,21 +43,18 @@ async fn promtool_accepts_the_configuration_and_the_rules_pass_their_tests() {
     assert!(text.contains("SUCCESS"), "{text}");
 }
 
-/// One instant query; the result vector.
-async fn query(client: &reqwest::Client, base: &str, expr: &str) -> Vec<serde_json::Value> {
+/// One instant query; Prometheus's whole answer (`status`, `data.result`), or null while it is
+/// not answering yet.
+async fn query(client: &reqwest::Client, base: &str, expr: &str) -> serde_json::Value {
     let Ok(response) = client
         .get(format!("{base}/api/v1/query"))
         .query(&[("query", expr)])
         .send()
         .await
     else {
-        return Vec::new();
+        return serde_json::Value::Null;
     };
-    let body: serde_json::Value = response.json().await.unwrap_or_default();
-    body["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    response.json().await.unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,9 +130,10 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
         let mut still = Vec::new();
         for expr in missing {
             let minimum = wanted.iter().find(|(e, _)| *e == expr).unwrap().1;
-            let result = query(&client, &base, expr).await;
-            let value = result
-                .first()
+            let answer = query(&client, &base, expr).await;
+            let value = answer["data"]["result"]
+                .as_array()
+                .and_then(|result| result.first())
                 .and_then(|sample| sample["value"][1].as_str())
                 .and_then(|value| value.parse::<f64>().ok());
             if !value.is_some_and(|value| value >= minimum) {
@@ -177,15 +175,7 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
             let expr = target["expr"].as_str().unwrap();
-            let body: serde_json::Value = client
-                .get(format!("{base}/api/v1/query"))
-                .query(&[("query", expr)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let body = query(&client, &base, expr).await;
             assert_eq!(body["status"], "success", "{expr}: {body}");
             queries += 1;
             if body["data"]["result"].as_array().is_none_or(Vec::is_empty) {

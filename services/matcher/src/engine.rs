@@ -525,9 +525,11 @@ impl Engine {
             let mut by_code = Vec::new();
             self.add_code(&mut by_code, code);
             for identification in by_code {
-                let cas_disagrees = matches!(&cas, CasField::Valid(number)
-                    if !self.cas_names(number, identification.substance));
-                if !cas_disagrees {
+                // The CAS field's own identifications are already in `found`.
+                let cas_agrees = found.iter().any(|earlier| {
+                    earlier.field == LineField::Cas && earlier.substance == identification.substance
+                });
+                if !cas_given || cas_agrees {
                     push_unique(&mut found, identification);
                 }
             }
@@ -555,15 +557,6 @@ impl Engine {
     /// An HS or CN code identifies a substance only when no other entry shares it and it is no
     /// residual "other" subdivision (HS subheadings ending in 9, CN subdivisions 9x), which
     /// covers unlisted chemicals as well.
-    /// Whether a CAS number is one of an entry's own (its or a salt form's).
-    fn cas_names(&self, cas: &CasNumber, substance: usize) -> bool {
-        let mut found = Vec::new();
-        self.add_cas(&mut found, cas, LineField::Cas);
-        found
-            .iter()
-            .any(|identification| identification.substance == substance)
-    }
-
     fn add_code(&self, found: &mut Vec<Identification>, code: &str) {
         let digits: String = code.chars().filter(char::is_ascii_digit).collect();
         let residual =

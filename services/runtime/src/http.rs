@@ -67,11 +67,6 @@ impl HttpServer {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Whether the API is served over TLS.
-    pub fn is_tls(&self) -> bool {
-        self.tls.is_some()
-    }
-
     /// Serves `router` until shutdown, letting requests under way finish.
     pub fn spawn(self, shutdown: &Shutdown, router: axum::Router) -> anyhow::Result<()> {
         let token = shutdown.token();
