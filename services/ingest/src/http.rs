@@ -80,7 +80,7 @@ impl ApiError {
     /// A database that cannot be reached is worth a retry; a statement it refused is not.
     fn store(error: StoreError) -> Self {
         match error {
-            StoreError::Database(sqlx::Error::Database(refused)) => {
+            refused if refused.is_refusal() => {
                 tracing::error!(error = %refused, "database refused a statement");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

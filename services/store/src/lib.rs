@@ -43,6 +43,24 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the database refused the statement itself (a constraint, a bad query): retrying
+    /// cannot help. Otherwise it was unreachable, shutting down, out of connections or the
+    /// like, and a retry later may succeed.
+    pub fn is_refusal(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        let code = error.code().unwrap_or_default();
+        // SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57 operator
+        // intervention (admin shutdown, crash shutdown, cannot connect now), 40 transaction
+        // rollback (serialization failure, deadlock).
+        !["08", "53", "57", "40"]
+            .iter()
+            .any(|class| code.starts_with(class))
+    }
+}
+
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -131,6 +149,14 @@ pub fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unreachable_database_is_no_refusal() {
+        for error in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            assert!(!super::StoreError::Database(error).is_refusal());
+        }
+        assert!(!super::StoreError::Conflict("x".into()).is_refusal());
+    }
+
     #[test]
     fn redact_hides_the_password_only() {
         assert_eq!(

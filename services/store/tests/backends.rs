@@ -36,6 +36,12 @@ async fn exercise(store: Store) {
         .await
         .unwrap();
     store.add_api_key("k1", "acme", "hash", 1).await.unwrap();
+    // A statement the database refuses (the key exists) is a refusal, not an outage.
+    let refused = store
+        .add_api_key("k1", "acme", "hash", 1)
+        .await
+        .unwrap_err();
+    assert!(refused.is_refusal(), "{refused}");
     let key = store.api_key("k1").await.unwrap().unwrap();
     assert_eq!(
         (
