@@ -83,7 +83,7 @@ fn authority_from_row(row: &sqlx::any::AnyRow) -> Result<Authority, StoreError> 
     })
 }
 
-fn alert_from_row(row: &sqlx::any::AnyRow) -> Result<AuthorityAlert, StoreError> {
+pub(crate) fn alert_from_row(row: &sqlx::any::AnyRow) -> Result<AuthorityAlert, StoreError> {
     Ok(AuthorityAlert {
         seq: row.try_get("seq")?,
         country: row.try_get("country")?,
@@ -109,7 +109,7 @@ fn feedback_from_row(row: &sqlx::any::AnyRow) -> Result<FeedbackRecord, StoreErr
 }
 
 const AUTHORITY_COLUMNS: &str = "country, name, contact, topic, min_severity, regimes, categories, watch_list_findings, updated_at";
-const ALERT_COLUMNS: &str =
+pub(crate) const ALERT_COLUMNS: &str =
     "seq, country, alert_id, report_id, party_id, severity, alert_json, delivered_at";
 const FEEDBACK_COLUMNS: &str = "alert_id, country, disposition, note, author, source, recorded_at";
 

@@ -3,7 +3,10 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use indicators::{PartyKey, Purchase, WatchedParty};
-use store::{DeliveryRecord, Inserted, NewReport, OutboxMessage, ScreeningRecord, Status, Store};
+use store::{
+    AlertSearch, AuthorityAlert, DeliveryRecord, FeedbackRecord, Inserted, NewReport,
+    OutboxMessage, ScreeningRecord, Status, Store,
+};
 
 fn report(id: &str, reference: &str) -> NewReport {
     NewReport {
@@ -357,12 +360,172 @@ async fn parties(store: &Store) {
     assert!(!store.remove_watched_party(id).await.unwrap());
 }
 
+fn delivered(country: &str, alert: &str, severity: &str, json: &str, at: i64) -> AuthorityAlert {
+    AuthorityAlert {
+        seq: 0,
+        country: country.into(),
+        alert_id: alert.into(),
+        report_id: format!("report-{alert}"),
+        party_id: "party-1".into(),
+        severity: severity.into(),
+        alert_json: json.into(),
+        delivered_at: at,
+    }
+}
+
+/// The operators' console: a feed across authorities, a search, one alert's deliveries and the
+/// volumes per authority.
+async fn overview(store: &Store) {
+    let alerts = [
+        delivered(
+            "NL",
+            "a1",
+            "HIGH",
+            r#"{"substance":"Acetic anhydride"}"#,
+            100,
+        ),
+        delivered(
+            "BE",
+            "a1",
+            "HIGH",
+            r#"{"substance":"Acetic anhydride"}"#,
+            110,
+        ),
+        delivered("NL", "a2", "LOW", r#"{"note":"50%_off"}"#, 200),
+        delivered("DE", "a3", "CRITICAL", r#"{"substance":"APAAN"}"#, 300),
+    ];
+    for alert in &alerts {
+        store.record_authority_alert(alert).await.unwrap();
+    }
+    let feedback = FeedbackRecord {
+        alert_id: "a1".into(),
+        country: "NL".into(),
+        disposition: "CONFIRMED_SUSPICIOUS".into(),
+        note: String::new(),
+        author: "inspector".into(),
+        source: "api".into(),
+        recorded_at: 400,
+    };
+    store.record_feedback(&feedback).await.unwrap();
+
+    let all = store.alert_feed(None, 0, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert!(all.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+    let dutch = store.alert_feed(Some("NL"), 0, 10).await.unwrap();
+    assert_eq!(
+        dutch
+            .iter()
+            .map(|alert| alert.alert_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a1", "a2"]
+    );
+    let after_first = store.alert_feed(None, all[0].seq, 2).await.unwrap();
+    assert_eq!(after_first.len(), 2);
+    assert_eq!(after_first[0].seq, all[1].seq);
+
+    let ids = |alerts: Vec<AuthorityAlert>| -> Vec<(String, String)> {
+        alerts
+            .into_iter()
+            .map(|alert| (alert.country, alert.alert_id))
+            .collect()
+    };
+    let search = |text: &str| AlertSearch {
+        text: Some(text.into()),
+        limit: 10,
+        ..AlertSearch::default()
+    };
+    // Any text of the alert, case-insensitive; newest first.
+    assert_eq!(
+        ids(store
+            .search_alerts(&search("acetic ANHYDRIDE"))
+            .await
+            .unwrap()),
+        [("BE".into(), "a1".into()), ("NL".into(), "a1".into())]
+    );
+    // LIKE wildcards in the text are literal.
+    assert_eq!(
+        ids(store.search_alerts(&search("50%_")).await.unwrap()),
+        [("NL".into(), "a2".into())]
+    );
+    assert!(store
+        .search_alerts(&search("5_%"))
+        .await
+        .unwrap()
+        .is_empty());
+    // By id, restricted to a country and a severity, paged.
+    assert_eq!(
+        ids(store.search_alerts(&search("report-a3")).await.unwrap()),
+        [("DE".into(), "a3".into())]
+    );
+    let restricted = AlertSearch {
+        country: Some("NL".into()),
+        severity: Some("HIGH".into()),
+        limit: 10,
+        ..AlertSearch::default()
+    };
+    assert_eq!(
+        ids(store.search_alerts(&restricted).await.unwrap()),
+        [("NL".into(), "a1".into())]
+    );
+    let first_page = AlertSearch {
+        limit: 2,
+        ..AlertSearch::default()
+    };
+    let page = store.search_alerts(&first_page).await.unwrap();
+    assert_eq!(
+        ids(page.clone()),
+        [("DE".into(), "a3".into()), ("NL".into(), "a2".into())]
+    );
+    let next_page = AlertSearch {
+        before: Some(page[1].seq),
+        ..first_page
+    };
+    assert_eq!(
+        ids(store.search_alerts(&next_page).await.unwrap()),
+        [("BE".into(), "a1".into()), ("NL".into(), "a1".into())]
+    );
+
+    let deliveries = store.alert_deliveries("a1").await.unwrap();
+    assert_eq!(
+        deliveries
+            .iter()
+            .map(|alert| alert.country.as_str())
+            .collect::<Vec<_>>(),
+        ["BE", "NL"]
+    );
+
+    let volumes = store.authority_volumes(150).await.unwrap();
+    type Row<'a> = (&'a str, i64, i64, i64, i64, Option<i64>);
+    let summary: Vec<Row> = volumes
+        .iter()
+        .map(|volume| {
+            (
+                volume.country.as_str(),
+                volume.total,
+                volume.recent,
+                volume.high,
+                volume.with_feedback,
+                volume.last_delivered_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("BE", 1, 0, 1, 0, Some(110)),
+            ("DE", 1, 1, 1, 0, Some(300)),
+            ("NL", 2, 1, 1, 1, Some(200)),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn postgres_store_keeps_its_promises() {
     let url = store::testing::fresh_postgres_url().await.unwrap();
     let store = Store::connect(&url, 4).await.unwrap();
     assert_eq!(store.backend(), store::Backend::Postgres);
     exercise(store.clone()).await;
+    overview(&store).await;
     // While one instance publishes, another finds the outbox taken.
     store
         .insert_report(&report("r9", "SO-9"), &message(9))
@@ -407,7 +570,8 @@ async fn sqlite_store_keeps_its_promises() {
     );
     let store = Store::connect(&url, 4).await.unwrap();
     assert_eq!(store.backend(), store::Backend::Sqlite);
-    exercise(store).await;
+    exercise(store.clone()).await;
+    overview(&store).await;
 }
 
 #[tokio::test]
