@@ -195,6 +195,41 @@ impl Pipeline {
         Ok(reqwest::get(url).await?.error_for_status()?.text().await?)
     }
 
+    /// Starts the web console over the pipeline's services (sampled every second, the operators'
+    /// token of the pipeline) and waits until it is ready; returns its url.
+    pub async fn start_console(&mut self) -> anyhow::Result<String> {
+        let http = free_addr()?;
+        let watched: Vec<String> = self
+            .services
+            .iter()
+            .map(|service| format!("{}=http://{}", service.name, service.admin))
+            .collect();
+        let (http_arg, services, token) = (
+            http.to_string(),
+            watched.join(","),
+            self.admin_token.clone(),
+        );
+        self.spawn(
+            "web-console",
+            &[
+                "serve",
+                "--http-addr",
+                &http_arg,
+                "--operator-token",
+                &token,
+                "--service",
+                &services,
+                "--sample-seconds",
+                "1",
+                "--stream-poll-ms",
+                "200",
+            ],
+        )
+        .await?;
+        self.wait_ready(Duration::from_secs(60)).await?;
+        Ok(format!("http://{http}"))
+    }
+
     /// The address ingest listens on, for restarting it with other flags.
     pub fn ingest_addr(&self) -> &str {
         self.ingest_url.trim_start_matches("http://")

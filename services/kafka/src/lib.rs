@@ -8,6 +8,7 @@ mod embedded;
 mod lag;
 mod metrics;
 mod produce;
+mod tail;
 mod topics;
 
 pub use client::{KafkaArgs, PwContext};
@@ -16,6 +17,7 @@ pub use embedded::EmbeddedBroker;
 pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;
 pub use produce::{Delivered, Producer};
+pub use tail::{Tail, TailRecord};
 pub use topics::{ensure_topics, TopicSpec};
 
 pub use rdkafka::consumer::StreamConsumer;
