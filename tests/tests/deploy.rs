@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-const SERVICES: [(&str, u16); 4] = [
+const SERVICES: [(&str, u16); 5] = [
     ("ingest", 9101),
     ("matcher", 9102),
     ("router", 9103),
     ("authorities", 9104),
+    ("web-console", 9105),
 ];
 
 fn deploy(file: &str) -> PathBuf {
@@ -124,6 +125,70 @@ fn each_kubernetes_deployment_is_scraped_and_probed_on_its_admin_port() {
         assert_eq!(
             container["livenessProbe"]["httpGet"]["path"].as_str(),
             Some("/healthz")
+        );
+    }
+}
+
+/// `name=http://host:port` entries of a PW_CONSOLE_SERVICES value, as (name, port).
+fn console_targets(value: &str) -> Vec<(String, u16)> {
+    value
+        .split(',')
+        .map(|entry| {
+            let (name, url) = entry.split_once('=').unwrap();
+            (name.to_owned(), port_of(url))
+        })
+        .collect()
+}
+
+#[test]
+fn the_console_watches_every_service_on_its_admin_port() {
+    let watched: Vec<(String, u16)> = SERVICES
+        .iter()
+        .filter(|(name, _)| *name != "web-console")
+        .map(|(name, port)| ((*name).to_owned(), *port))
+        .collect();
+    let compose = &load("compose.yaml")[0];
+    let value = compose["services"]["web-console"]["environment"]["PW_CONSOLE_SERVICES"]
+        .as_str()
+        .unwrap();
+    assert_eq!(console_targets(value), watched, "compose");
+
+    let documents = load("kubernetes/precursor-watch.yaml");
+    let console = documents
+        .iter()
+        .find(|document| {
+            document["kind"].as_str() == Some("Deployment")
+                && document["metadata"]["name"].as_str() == Some("web-console")
+        })
+        .unwrap();
+    let env = console["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_vec()
+        .unwrap();
+    let value = env
+        .iter()
+        .find(|entry| entry["name"].as_str() == Some("PW_CONSOLE_SERVICES"))
+        .unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(console_targets(value), watched, "kubernetes");
+    // Each host is a Service of the manifest that selects that service's pods on its admin port.
+    for entry in value.split(',') {
+        let (name, url) = entry.split_once('=').unwrap();
+        let host = url.trim_start_matches("http://").split(':').next().unwrap();
+        let service = documents
+            .iter()
+            .find(|document| {
+                document["kind"].as_str() == Some("Service")
+                    && document["metadata"]["name"].as_str() == Some(host)
+            })
+            .unwrap_or_else(|| panic!("no Service {host}"));
+        assert_eq!(
+            service["spec"]["selector"]["app.kubernetes.io/name"].as_str(),
+            Some(name)
+        );
+        assert_eq!(
+            service["spec"]["ports"][0]["port"].as_i64(),
+            Some(i64::from(port_of(url)))
         );
     }
 }

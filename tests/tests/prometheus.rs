@@ -59,7 +59,8 @@ async fn query(client: &reqwest::Client, base: &str, expr: &str) -> serde_json::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
-    let pipeline = Pipeline::start().await.expect("pipeline starts");
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    pipeline.start_console().await.expect("console starts");
     let dir = tempfile::tempdir().unwrap();
     let mut config = std::fs::read_to_string(deploy("prometheus.yml")).unwrap();
     for (name, default) in [
@@ -67,6 +68,7 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
         ("matcher", "matcher:9102"),
         ("router", "router:9103"),
         ("authorities", "authorities:9104"),
+        ("web-console", "web-console:9105"),
     ] {
         let service = pipeline.services.iter().find(|s| s.name == name).unwrap();
         assert!(
@@ -110,7 +112,7 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let wanted = [
         // Every service scraped.
-        ("count(up == 1)", 4.0),
+        ("count(up == 1)", 5.0),
         // The report counted at each stage.
         ("sum(pw_ingest_reports_total{result=\"accepted\"})", 1.0),
         ("sum(pw_matcher_reports_screened_total)", 1.0),
@@ -119,6 +121,8 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
         ("count(pw_matcher_consumer_lag)", 1.0),
         ("min(pw_ingest_db_connections_open)", 1.0),
         ("count(pw_ingest_outbox_depth)", 1.0),
+        // The console's own.
+        ("count(pw_console_streams_open)", 1.0),
     ];
     let mut missing: Vec<&str> = wanted.iter().map(|(expr, _)| *expr).collect();
     while !missing.is_empty() {
