@@ -1,5 +1,6 @@
 //! The README's first command: the whole pipeline in one process on the in-process broker and
-//! SQLite, from the sample report to the authority topic.
+//! SQLite, from the sample report to the authority topic and into the web console, where the
+//! operator and the demo authority find its alert.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
@@ -13,8 +14,11 @@ use tokio::process::Command;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_pipeline_delivers_the_sample_alert() {
     let http = free_addr().unwrap();
+    let (authority_http, console_http) = (free_addr().unwrap(), free_addr().unwrap());
     let mut child = Command::new(binary("precursor-watch").unwrap())
         .args(["--http-addr", &http.to_string()])
+        .args(["--authority-addr", &authority_http.to_string()])
+        .args(["--console-addr", &console_http.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -22,6 +26,7 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut api_key, mut brokers, mut curl) = (None, None, None);
+    let (mut console, mut operator_token, mut authority_key) = (None, None, None);
     while api_key.is_none() || brokers.is_none() || curl.is_none() {
         let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
             .await
@@ -33,6 +38,9 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
             ["its", "API", "key", key] => api_key = Some(key.to_string()),
             ["kafka", "(mock)", address] => brokers = Some(address.to_string()),
             ["curl", ..] => curl = Some(line.clone()),
+            ["web", "console", url] => console = Some(url.to_string()),
+            ["operator", "token", token] => operator_token = Some(token.to_string()),
+            ["authority", "NL", "key", key] => authority_key = Some(key.to_string()),
             _ => {}
         }
     }
@@ -69,6 +77,51 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
         .find(|a| a.report_id == report_id)
         .expect("alert on alerts.NL");
     assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
+
+    // The operator and the demo authority find it in the console.
+    let console = console.expect("the console's address printed");
+    assert_eq!(console, format!("http://{console_http}"));
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for credential in [
+        operator_token.expect("the operator token printed"),
+        authority_key.expect("the authority key printed"),
+    ] {
+        let signed_in = browser
+            .post(format!("{console}/login"))
+            .form(&[("key", credential.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303);
+        let cookie = signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        // The router records the delivery right after sending it: allow a moment.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let page = browser
+                .get(format!("{console}/"))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if page.contains(&alert.alert_id) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{page}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 
     let pid = child.id().unwrap().to_string();
     Command::new("kill")

@@ -13,4 +13,4 @@ mod metrics;
 
 pub use app::{App, ServeArgs};
 pub use cli::{main, Cli, Command};
-pub use directory::{register_authority, AuthorityArgs};
+pub use directory::{issue_key, register_authority, AuthorityArgs};

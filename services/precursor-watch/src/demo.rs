@@ -12,7 +12,10 @@ use store::Store;
 /// The company the demo reports as.
 const DEMO_COMPANY: &str = "demo-chemicals";
 
-/// Runs ingest, matcher and router in one process on an in-process broker and SQLite.
+/// The authority the demo registers, so that one can sign in to the console as an authority.
+const DEMO_AUTHORITY: &str = "NL";
+
+/// Runs every service and the web console in one process on an in-process broker and SQLite.
 #[derive(Debug, clap::Parser)]
 #[command(name = "precursor-watch", version)]
 pub struct Args {
@@ -23,6 +26,20 @@ pub struct Args {
         default_value = "127.0.0.1:8080"
     )]
     http_addr: SocketAddr,
+    /// Address of the authority API.
+    #[arg(
+        long = "authority-addr",
+        env = "PW_AUTHORITY_HTTP_ADDR",
+        default_value = "127.0.0.1:8090"
+    )]
+    authority_addr: SocketAddr,
+    /// Address of the web console.
+    #[arg(
+        long = "console-addr",
+        env = "PW_CONSOLE_HTTP_ADDR",
+        default_value = "127.0.0.1:8070"
+    )]
+    console_addr: SocketAddr,
     /// Folder for the SQLite database; a temporary folder, removed at exit, when not given.
     #[arg(long = "data-dir", env = "PW_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -43,6 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         topics::ORDERS_SUBMITTED,
         topics::ORDERS_SCREENED,
         topics::ALERTS_DETECTED,
+        topics::ALERTS_FEEDBACK,
     ];
     let dead_letters = consumed.map(topics::dead_letter);
     broker.create_topics(&consumed, 3)?;
@@ -76,6 +94,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ingest::create_company(&store, &demo).await?
     };
 
+    // A Dutch authority with a key, to sign in to the console as an authority.
+    let dutch = authorities::AuthorityArgs {
+        country: DEMO_AUTHORITY.into(),
+        name: "Douane (demo)".into(),
+        contact: "douane@example.nl".into(),
+        min_severity: "LOW".into(),
+        regimes: Vec::new(),
+        categories: Vec::new(),
+        no_watch_list_findings: false,
+    };
+    authorities::register_authority(&store, &dutch).await?;
+    let authority_key = authorities::issue_key(&store, DEMO_AUTHORITY, &store::cli_actor())
+        .await?
+        .context("the demo authority was just registered")?;
+    // The operators' token of this run, for the console and the authority admin API.
+    let operator_token = format!("operator-{}", uuid::Uuid::new_v4().simple());
+
     let any_port = AdminArgs {
         admin_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
     };
@@ -105,7 +140,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .await?;
     let router = router::App::build(
         router::ServeArgs {
-            admin: any_port,
+            admin: any_port.clone(),
             kafka: kafka.clone(),
             rules: Vec::new(),
             consumer_group: "router".into(),
@@ -113,17 +148,56 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         store.clone(),
     )
     .await?;
+    let authorities = authorities::App::build(
+        authorities::ServeArgs {
+            http_addr: args.authority_addr,
+            admin_token: Some(operator_token.clone()),
+            tls: runtime::TlsArgs::default(),
+            stream_poll_ms: 500,
+            admin: any_port.clone(),
+            kafka: kafka.clone(),
+            consumer_group: "authorities".into(),
+        },
+        store.clone(),
+    )
+    .await?;
 
     let http = ingest.http_addr()?;
+    let authority_http = authorities.http_addr()?;
     let admins = [
         ("ingest", ingest.admin_addr()?),
         ("matcher", matcher.admin_addr()?),
         ("router", router.admin_addr()?),
+        ("authorities", authorities.admin_addr()?),
     ];
+    let console = web_console::App::build(
+        web_console::ServeArgs {
+            http_addr: args.console_addr,
+            operator_token: Some(operator_token.clone()),
+            tls: runtime::TlsArgs::default(),
+            services: admins
+                .iter()
+                .map(|(name, addr)| web_console::Target {
+                    name: (*name).to_owned(),
+                    url: format!("http://{addr}"),
+                })
+                .collect(),
+            sample_seconds: 5,
+            session_hours: 8,
+            stream_poll_ms: 1000,
+            admin: any_port,
+            kafka: kafka.clone(),
+        },
+        store.clone(),
+    )
+    .await?;
+    let console_http = console.http_addr()?;
     let shutdown = Shutdown::new();
     ingest.spawn(&shutdown)?;
     matcher.spawn(&shutdown)?;
     router.spawn(&shutdown)?;
+    authorities.spawn(&shutdown)?;
+    console.spawn(&shutdown)?;
 
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../ingest/examples/sample-report.json");
@@ -131,9 +205,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!();
     println!("Precursor Watch is running (embedded and ephemeral: in-process mock Kafka broker, SQLite; everything is lost at exit).");
     println!();
+    println!("  web console       http://{console_http}");
+    println!("  operator token    {operator_token}");
+    println!("  authority {DEMO_AUTHORITY} key  {authority_key}");
     println!("  company API       http://{http}");
     println!("  demo company      {}", company.id);
     println!("  its API key       {}", company.api_key);
+    println!("  authority API     http://{authority_http}");
     println!("  kafka (mock)      {brokers}");
     println!("  database          {database_url}");
     for (name, addr) in admins {
@@ -146,7 +224,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!();
     println!("  curl -sS http://{http}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' --data @{}", company.api_key, sample.display());
     println!();
-    println!("Watch its alert arrive on the Dutch authority's topic (in another terminal):");
+    println!("Open the web console and sign in with the operator token (every alert, the pipeline's health) or the authority key (the Dutch authority's alerts only).");
+    println!();
+    println!("Watch the alert arrive on the Dutch authority's topic (in another terminal):");
     println!();
     println!("  cargo run -p router -- watch --kafka-brokers {brokers} --country NL");
     println!();
