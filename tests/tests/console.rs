@@ -269,6 +269,64 @@ async fn operator(
     response.json().await.unwrap_or_default()
 }
 
+/// Signs in as `credential` without a browser and reads the first event of the live feed
+/// resumed, with `Last-Event-ID`, just before the newest alert.
+async fn live_feed_after(console: &str, credential: &str) -> String {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(format!("{console}/login"))
+        .form(&[("key", credential)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // The newest alert's number, from the overview's feed.
+    let overview = client
+        .get(format!("{console}/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let newest: i64 = overview
+        .split("data-seq=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .max()
+        .unwrap();
+    let mut response = client
+        .get(format!("{console}/events"))
+        .header("cookie", &cookie)
+        .header("last-event-id", (newest - 1).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), response.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(text.contains(&format!("id: {newest}")), "{text}");
+    text
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_and_authorities_use_the_console_in_a_real_browser() {
     let mut pipeline = Pipeline::start().await.expect("pipeline starts");
@@ -485,6 +543,22 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
         )
         .await;
     assert_eq!(browser.text("#feed-status").await.to_lowercase(), "live");
+    // The panels refresh themselves: the fourth report is counted without a reload.
+    browser
+        .until(
+            "the panels refreshed",
+            Duration::from_secs(40),
+            false,
+            || async { browser.text("#received-hour").await == "4" },
+        )
+        .await;
+
+    // A feed that reconnects with Last-Event-ID continues after the last alert it had.
+    let feed = live_feed_after(&console, &pipeline.admin_token).await;
+    assert!(
+        feed.contains(&live_alert),
+        "the newest alert follows the resumed position: {feed}"
+    );
 
     // Find an alert and open it: its explanation, findings with legal basis, every delivery
     // with where it landed, and the feedback.
