@@ -377,6 +377,51 @@ impl Pipeline {
             .await?)
     }
 
+    /// Submits a report that must be accepted (202); its report id.
+    pub async fn submit_accepted(
+        &self,
+        client: &reqwest::Client,
+        report: &serde_json::Value,
+    ) -> anyhow::Result<String> {
+        let response = self.submit(client, report).await?;
+        if response.status() != reqwest::StatusCode::ACCEPTED {
+            bail!(
+                "report refused with {}: {}",
+                response.status(),
+                response.text().await?
+            );
+        }
+        let receipt: serde_json::Value = response.json().await?;
+        receipt["report_id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no report_id in the receipt")
+    }
+
+    /// A request to the authorities' admin API with the operators' token: its status and body
+    /// (null when it has none).
+    pub async fn admin(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = client
+            .request(method, format!("{}{path}", self.authority_url))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or_default())
+            }
+            Err(error) => (0, serde_json::Value::String(error.to_string())),
+        }
+    }
+
     /// A report's status as its company sees it.
     pub async fn status(
         &self,
@@ -410,6 +455,36 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Signs in to the web console at `console` (`http://host:port`) with an operator token or an
+/// authority key, as a browser's form would; returns a client that does not follow redirects and
+/// the session cookie (`pw_console=...`) to send with it.
+pub async fn console_session(
+    console: &str,
+    credential: &str,
+) -> anyhow::Result<(reqwest::Client, String)> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let signed_in = client
+        .post(format!("{console}/login"))
+        .form(&[("key", credential)])
+        .send()
+        .await?;
+    if signed_in.status() != reqwest::StatusCode::SEE_OTHER {
+        bail!("sign-in refused: {}", signed_in.status());
+    }
+    let cookie = signed_in
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .context("no session cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    Ok((client, cookie))
 }
 
 /// A plain Kafka consumer of authority topics, as an authority would run it.

@@ -14,24 +14,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
 use system_tests::{sample_report, AlertReader, Pipeline};
 
-async fn admin(
-    client: &reqwest::Client,
-    pipeline: &Pipeline,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let mut request = client
-        .request(method, format!("{}{path}", pipeline.authority_url))
-        .bearer_auth(&pipeline.admin_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or_default())
-}
-
 async fn get(
     client: &reqwest::Client,
     pipeline: &Pipeline,
@@ -110,19 +92,6 @@ fn order(reference: &str, litres: u32, registration: &str) -> serde_json::Value 
     report
 }
 
-async fn submit(
-    client: &reqwest::Client,
-    pipeline: &Pipeline,
-    report: &serde_json::Value,
-) -> String {
-    let response = pipeline.submit(client, report).await.unwrap();
-    assert_eq!(response.status(), 202);
-    response.json::<serde_json::Value>().await.unwrap()["report_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn alert_of<'a>(alerts: &'a [Alert], report_id: &str) -> Vec<&'a Alert> {
     alerts
         .iter()
@@ -153,24 +122,24 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
             json!({"name": "HMRC", "contact": "hmrc@example.uk", "regimes": ["US"]}),
         ),
     ] {
-        let (status, body) = admin(
-            &client,
-            &pipeline,
-            reqwest::Method::PUT,
-            &format!("/admin/v1/authorities/{country}"),
-            Some(body),
-        )
-        .await;
+        let (status, body) = pipeline
+            .admin(
+                &client,
+                reqwest::Method::PUT,
+                &format!("/admin/v1/authorities/{country}"),
+                Some(body),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, body) = admin(
-        &client,
-        &pipeline,
-        reqwest::Method::PUT,
-        "/admin/v1/authorities/XX",
-        Some(json!({"name": "x", "contact": "y"})),
-    )
-    .await;
+    let (status, body) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::PUT,
+            "/admin/v1/authorities/XX",
+            Some(json!({"name": "x", "contact": "y"})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["message"].as_str().unwrap().starts_with("country:"),
@@ -178,14 +147,14 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     );
     let mut keys = std::collections::HashMap::new();
     for country in ["NL", "GB", "BE"] {
-        let (status, body) = admin(
-            &client,
-            &pipeline,
-            reqwest::Method::POST,
-            &format!("/admin/v1/authorities/{country}/keys"),
-            None,
-        )
-        .await;
+        let (status, body) = pipeline
+            .admin(
+                &client,
+                reqwest::Method::POST,
+                &format!("/admin/v1/authorities/{country}/keys"),
+                None,
+            )
+            .await;
         assert_eq!(status, 201, "{body}");
         keys.insert(country, body["api_key"].as_str().unwrap().to_owned());
     }
@@ -195,18 +164,17 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     assert_eq!(status, 401, "an authority key is no operator token");
 
     // 400 l of acetic anhydride (below the US threshold) and 5,000 l (above it).
-    let small = submit(
-        &client,
-        &pipeline,
-        &order(&format!("{run}-small"), 400, &registration),
-    )
-    .await;
-    let large = submit(
-        &client,
-        &pipeline,
-        &order(&format!("{run}-large"), 5000, &registration),
-    )
-    .await;
+    let small = pipeline
+        .submit_accepted(&client, &order(&format!("{run}-small"), 400, &registration))
+        .await
+        .unwrap();
+    let large = pipeline
+        .submit_accepted(
+            &client,
+            &order(&format!("{run}-large"), 5000, &registration),
+        )
+        .await
+        .unwrap();
 
     let reader = AlertReader::new(
         &pipeline.brokers,
@@ -381,14 +349,14 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     let operators = loop {
-        let (_, list) = admin(
-            &client,
-            &pipeline,
-            reqwest::Method::GET,
-            &format!("/admin/v1/alerts/{large_alert}/feedback"),
-            None,
-        )
-        .await;
+        let (_, list) = pipeline
+            .admin(
+                &client,
+                reqwest::Method::GET,
+                &format!("/admin/v1/alerts/{large_alert}/feedback"),
+                None,
+            )
+            .await;
         if list.as_array().is_some_and(|l| !l.is_empty()) || Instant::now() > deadline {
             break list;
         }
@@ -406,12 +374,10 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     assert_eq!(own[0]["disposition"], "CONFIRMED_SUSPICIOUS");
 
     // The buyer NL confirmed suspicious is flagged on its next order.
-    let next = submit(
-        &client,
-        &pipeline,
-        &order(&format!("{run}-next"), 300, &registration),
-    )
-    .await;
+    let next = pipeline
+        .submit_accepted(&client, &order(&format!("{run}-next"), 300, &registration))
+        .await
+        .unwrap();
     let later = reader
         .read_until(Duration::from_secs(60), |seen| {
             seen.get("alerts.NL")
@@ -443,25 +409,25 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
 
     // Rotation: a second key for NL works; the first, revoked through the admin API, is
     // refused at once (even though the service had verified it before).
-    let (status, body) = admin(
-        &client,
-        &pipeline,
-        reqwest::Method::POST,
-        "/admin/v1/authorities/NL/keys",
-        None,
-    )
-    .await;
+    let (status, body) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::POST,
+            "/admin/v1/authorities/NL/keys",
+            None,
+        )
+        .await;
     assert_eq!(status, 201);
     let second = body["api_key"].as_str().unwrap().to_owned();
     let first_id = keys["NL"].split('_').nth(1).unwrap().to_owned();
-    let (status, _) = admin(
-        &client,
-        &pipeline,
-        reqwest::Method::DELETE,
-        &format!("/admin/v1/keys/{first_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/keys/{first_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
     assert_eq!(
         get(&client, &pipeline, &keys["NL"], "/v1/alerts").await.0,
@@ -470,14 +436,14 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     assert_eq!(get(&client, &pipeline, &second, "/v1/alerts").await.0, 200);
 
     // Every operator action is in the audit log, with who did it and never a secret.
-    let (status, audit) = admin(
-        &client,
-        &pipeline,
-        reqwest::Method::GET,
-        "/admin/v1/audit?limit=1000",
-        None,
-    )
-    .await;
+    let (status, audit) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::GET,
+            "/admin/v1/audit?limit=1000",
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     let entries = audit.as_array().unwrap();
     let has = |action: &str, target: &str, actor: &str| {

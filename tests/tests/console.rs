@@ -15,7 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
-use system_tests::{free_addr, sample_report, Pipeline};
+use system_tests::{console_session, free_addr, sample_report, Pipeline};
 use tokio::process::{Child, Command};
 
 /// A headless Chromium driven through chromedriver; both stop when dropped.
@@ -202,19 +202,6 @@ const READY_BACKGROUND: [u8; 3] = [0xee, 0xf8, 0xf0];
 const DOWN_BACKGROUND: [u8; 3] = [0xfd, 0xec, 0xec];
 const HEADER: [u8; 3] = [0x14, 0x23, 0x3b];
 
-async fn submit(
-    client: &reqwest::Client,
-    pipeline: &Pipeline,
-    report: &serde_json::Value,
-) -> String {
-    let response = pipeline.submit(client, report).await.unwrap();
-    assert_eq!(response.status(), 202);
-    response.json::<serde_json::Value>().await.unwrap()["report_id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The alert id of a report once the router delivered it, from the authority API.
 async fn alert_of(
     client: &reqwest::Client,
@@ -254,42 +241,15 @@ async fn operator(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
-    let mut request = client
-        .request(method, format!("{}{path}", pipeline.authority_url))
-        .bearer_auth(&pipeline.admin_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.unwrap_or_default()
+    let (status, answer) = pipeline.admin(client, method, path, body).await;
+    assert!((200..300).contains(&status), "{path}: {status} {answer}");
+    answer
 }
 
 /// Signs in as `credential` without a browser and reads the first event of the live feed
 /// resumed, with `Last-Event-ID`, just before the newest alert.
 async fn live_feed_after(console: &str, credential: &str) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let signed_in = client
-        .post(format!("{console}/login"))
-        .form(&[("key", credential)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 303);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (client, cookie) = console_session(console, credential).await.unwrap();
     // The newest alert's number, from the overview's feed.
     let overview = client
         .get(format!("{console}/"))
@@ -404,15 +364,33 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
 
     // Two orders through DE -> BE -> NL, one DE -> FR that the Dutch must never see; the Dutch
     // authority records feedback on the first.
-    let first = submit(&client, &pipeline, &sample_report(&format!("{run}-1"))).await;
-    let second = submit(&client, &pipeline, &sample_report(&format!("{run}-2"))).await;
+    let first = pipeline
+        .submit_accepted(&client, &sample_report(&format!("{run}-1")))
+        .await
+        .unwrap();
+    let second = pipeline
+        .submit_accepted(&client, &sample_report(&format!("{run}-2")))
+        .await
+        .unwrap();
     let mut french_order = sample_report(&format!("{run}-fr"));
     french_order["customer"]["country"] = "FR".into();
     french_order["customer"]["name"] = "Chimie du Sud SARL".into();
     french_order["customer"]["registration_number"] = format!("FR-{run}").into();
     french_order["delivery"] = json!({"country": "FR", "address_type": "forwarder"});
     french_order["transit_countries"] = json!([]);
-    let french = submit(&client, &pipeline, &french_order).await;
+    let french = pipeline
+        .submit_accepted(&client, &french_order)
+        .await
+        .unwrap();
+    // And a harmless one (sodium chloride only): screened clear, no alert.
+    let mut harmless_order = sample_report(&format!("{run}-salt"));
+    let salt = harmless_order["lines"][1].clone();
+    harmless_order["lines"] = json!([salt]);
+    harmless_order["lines"][0]["line_number"] = 1.into();
+    let harmless = pipeline
+        .submit_accepted(&client, &harmless_order)
+        .await
+        .unwrap();
     let first_alert = alert_of(&client, &pipeline, &dutch_key, &first).await;
     let second_alert = alert_of(&client, &pipeline, &dutch_key, &second).await;
     let french_alert = alert_of(&client, &pipeline, &french_key, &french).await;
@@ -453,17 +431,17 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
     browser.click("#nav-overview").await;
     browser
         .until(
-            "three reports counted",
+            "four reports counted",
             Duration::from_secs(30),
             true,
             || async {
-                browser.text("#received-hour").await == "3"
+                browser.text("#received-hour").await == "4"
                     && browser
                         .text("#screened-hour")
                         .await
                         .parse::<u32>()
                         .unwrap_or(0)
-                        >= 3
+                        >= 4
             },
         )
         .await;
@@ -526,7 +504,10 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
 
     // A new alert arrives in the open page without a reload.
     let rows_before = browser.count("#feed-table tbody tr").await;
-    let live = submit(&client, &pipeline, &sample_report(&format!("{run}-live"))).await;
+    let live = pipeline
+        .submit_accepted(&client, &sample_report(&format!("{run}-live")))
+        .await
+        .unwrap();
     let live_alert = alert_of(&client, &pipeline, &dutch_key, &live).await;
     browser
         .until(
@@ -549,7 +530,7 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
             "the panels refreshed",
             Duration::from_secs(40),
             false,
-            || async { browser.text("#received-hour").await == "4" },
+            || async { browser.text("#received-hour").await == "5" },
         )
         .await;
 
@@ -600,6 +581,27 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
         "{feedback}"
     );
     browser.screenshot(&shots, "console-alert.png").await;
+
+    // Any report can be traced by its id, also one that raised no alert.
+    browser.goto(&format!("{console}/alerts?q={first}")).await;
+    assert!(browser.text("#report-screening").await.contains("alert"));
+    assert!(browser
+        .text("#report-alert")
+        .await
+        .contains("delivered to 3 authorities"));
+    browser
+        .goto(&format!("{console}/alerts?q={harmless}"))
+        .await;
+    browser
+        .until(
+            "the harmless report screened",
+            Duration::from_secs(30),
+            true,
+            || async { browser.text("#report-screening").await.contains("clear") },
+        )
+        .await;
+    assert!(browser.text("#report-alert").await.starts_with("none"));
+    assert_eq!(browser.count("#no-results").await, 1);
 
     browser.click("#sign-out").await;
     assert_eq!(browser.path().await, "/login");

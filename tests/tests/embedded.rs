@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use system_tests::{binary, free_addr, sample_report, AlertReader};
+use system_tests::{binary, console_session, free_addr, sample_report, AlertReader};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
@@ -81,28 +81,11 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
     // The operator and the demo authority find it in the console.
     let console = console.expect("the console's address printed");
     assert_eq!(console, format!("http://{console_http}"));
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
     for credential in [
         operator_token.expect("the operator token printed"),
         authority_key.expect("the authority key printed"),
     ] {
-        let signed_in = browser
-            .post(format!("{console}/login"))
-            .form(&[("key", credential.as_str())])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(signed_in.status(), 303);
-        let cookie = signed_in.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
+        let (browser, cookie) = console_session(&console, &credential).await.unwrap();
         // The router records the delivery right after sending it: allow a moment.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {

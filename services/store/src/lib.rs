@@ -25,7 +25,7 @@ pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
 pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
-pub use overview::{AlertSearch, AuthorityVolume};
+pub use overview::{AlertSearch, AuthorityVolume, ReportTrace};
 pub use parties::Party;
 pub use pool_metrics::PoolCollector;
 pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};

@@ -36,6 +36,24 @@ pub struct AuthorityVolume {
     pub last_delivered_at: Option<i64>,
 }
 
+/// Where one report stands, for operators: received, screened with what outcome, its alert and
+/// how many authorities received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTrace {
+    pub report_id: String,
+    pub company_id: String,
+    pub company_reference: String,
+    pub received_at: i64,
+    /// Not yet screened while `None`.
+    pub screened_at: Option<i64>,
+    pub outcome: Option<String>,
+    pub alert_id: Option<String>,
+    pub findings: Option<i32>,
+    pub reference_data_version: Option<String>,
+    /// Authorities the alert was delivered to.
+    pub deliveries: i64,
+}
+
 /// `text` as a LIKE pattern matching it anywhere, with LIKE's wildcards taken literally.
 fn contains_pattern(text: &str) -> String {
     let mut pattern = String::from("%");
@@ -106,6 +124,30 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(alert_from_row).collect()
+    }
+
+    /// The report with this id, or whose screening raised the alert with this id; `None` when
+    /// neither is known.
+    pub async fn report_trace(&self, id: &str) -> Result<Option<ReportTrace>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.id AS report_id, r.company_id, r.company_reference, r.received_at,                     s.screened_at, s.outcome, s.alert_id, s.findings, s.reference_data_version,                     (SELECT COUNT(*) FROM deliveries d WHERE d.report_id = r.id AND d.kafka_offset >= 0) AS deliveries              FROM reports r LEFT JOIN screenings s ON s.report_id = r.id              WHERE r.id = $1 OR s.alert_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ReportTrace {
+            report_id: row.try_get("report_id")?,
+            company_id: row.try_get("company_id")?,
+            company_reference: row.try_get("company_reference")?,
+            received_at: row.try_get("received_at")?,
+            screened_at: row.try_get("screened_at")?,
+            outcome: row.try_get("outcome")?,
+            alert_id: row.try_get("alert_id")?,
+            findings: row.try_get("findings")?,
+            reference_data_version: row.try_get("reference_data_version")?,
+            deliveries: row.try_get("deliveries")?,
+        }))
     }
 
     /// The alerts each authority received, in all and since `since` (microseconds), by

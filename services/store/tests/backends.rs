@@ -494,6 +494,25 @@ async fn overview(store: &Store) {
         ["BE", "NL"]
     );
 
+    // A report traced by its id or its alert's (the reports of `exercise`): r1 screened with
+    // alert a1 delivered once, r3 not screened yet.
+    let traced = store.report_trace("r1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            traced.company_reference.as_str(),
+            traced.received_at,
+            traced.screened_at,
+            traced.outcome.as_deref(),
+            traced.alert_id.as_deref(),
+            traced.deliveries
+        ),
+        ("SO-1", 1_000, Some(10), Some("alert"), Some("a1"), 1)
+    );
+    assert_eq!(store.report_trace("a1").await.unwrap(), Some(traced));
+    let waiting = store.report_trace("r3").await.unwrap().unwrap();
+    assert_eq!((waiting.screened_at, waiting.deliveries), (None, 0));
+    assert_eq!(store.report_trace("nope").await.unwrap(), None);
+
     let volumes = store.authority_volumes(150).await.unwrap();
     type Row<'a> = (&'a str, i64, i64, i64, i64, Option<i64>);
     let summary: Vec<Row> = volumes

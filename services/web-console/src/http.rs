@@ -188,7 +188,48 @@ struct SignInForm {
     key: String,
 }
 
-async fn sign_in(State(state): State<ConsoleState>, Form(form): Form<SignInForm>) -> Response {
+/// Whether a form was posted from the console's own pages. Browsers say so in `Sec-Fetch-Site`;
+/// older ones send `Origin`, which must then be this host (as the client or a proxy in front
+/// names it). A request with neither is no browser's cross-site post. The session cookie is
+/// `SameSite=Strict` besides.
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    if let Some(site) = text("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = text("origin") else {
+        return true;
+    };
+    let Some((_, origin_host)) = origin.split_once("://") else {
+        return false;
+    };
+    let origin_host = origin_host.trim_end_matches('/');
+    [text("x-forwarded-host"), text("host")]
+        .into_iter()
+        .flatten()
+        .any(|host| origin_host.eq_ignore_ascii_case(host))
+}
+
+fn cross_site() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(pages::problem(
+            None,
+            "Refused",
+            "this form was sent from another site",
+        )),
+    )
+        .into_response()
+}
+
+async fn sign_in(
+    State(state): State<ConsoleState>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
     let viewer = match state.sessions.authenticate(&form.key).await {
         Ok(viewer) => viewer,
         Err(SignInError::Invalid) => {
@@ -232,6 +273,9 @@ async fn sign_in(State(state): State<ConsoleState>, Form(form): Form<SignInForm>
 }
 
 async fn sign_out(State(state): State<ConsoleState>, headers: axum::http::HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return cross_site();
+    }
     if let Some(token) = session_cookie(&headers) {
         state.sessions.close(&token);
     }
@@ -394,7 +438,20 @@ async fn search(
     found.truncate(usize::try_from(PAGE_SIZE).unwrap_or(usize::MAX));
     let next_before = more.then(|| found.last().map(|alert| alert.seq)).flatten();
     let items: Vec<FeedItem> = found.iter().map(FeedItem::new).collect();
-    Ok(page(pages::alerts(&viewer, &form, &items, next_before)))
+    // Operators may look up any report or alert by id, also one that reached no authority.
+    let trace = match query.text.as_deref() {
+        Some(id) if viewer.is_operator() && !id.contains(char::is_whitespace) => {
+            state.store.report_trace(id).await?
+        }
+        _ => None,
+    };
+    Ok(page(pages::alerts(
+        &viewer,
+        &form,
+        trace.as_ref(),
+        &items,
+        next_before,
+    )))
 }
 
 async fn alert(
@@ -556,6 +613,32 @@ mod tests {
         assert_eq!(operator.country.as_deref(), Some("DE"));
         assert_eq!(operator.severity.as_deref(), Some("HIGH"));
         assert_eq!(operator.before, Some(12));
+    }
+
+    #[test]
+    fn forms_are_accepted_from_the_console_itself_only() {
+        let headers = |origin: Option<&str>| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::HOST, "console.example:8070".parse().unwrap());
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, origin.parse().unwrap());
+            }
+            headers
+        };
+        assert!(same_origin(&headers(None)));
+        assert!(same_origin(&headers(Some("https://console.example:8070"))));
+        assert!(!same_origin(&headers(Some("https://evil.example"))));
+        assert!(!same_origin(&headers(Some("null"))));
+        // Behind a proxy that names the public host.
+        let mut proxied = headers(Some("https://pw.example.org"));
+        proxied.insert("x-forwarded-host", "pw.example.org".parse().unwrap());
+        assert!(same_origin(&proxied));
+        // What a current browser says decides.
+        let mut fetched = headers(Some("https://pw.example.org"));
+        fetched.insert("sec-fetch-site", "same-origin".parse().unwrap());
+        assert!(same_origin(&fetched));
+        fetched.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&fetched));
     }
 
     #[test]

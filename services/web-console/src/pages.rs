@@ -2,7 +2,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 use serde::Serialize;
-use store::{AuthorityAlert, AuthorityVolume, DeliveryRecord, FeedbackRecord};
+use store::{AuthorityAlert, AuthorityVolume, DeliveryRecord, FeedbackRecord, ReportTrace};
 
 use crate::auth::Viewer;
 use crate::charts::{line_chart, Series};
@@ -394,6 +394,7 @@ pub struct SearchForm {
 pub fn alerts(
     viewer: &Viewer,
     form: &SearchForm,
+    trace: Option<&ReportTrace>,
     results: &[FeedItem],
     next_before: Option<i64>,
 ) -> Markup {
@@ -416,6 +417,9 @@ pub fn alerts(
                 }
                 button #search type="submit" { "Search" }
             }
+            @if let Some(trace) = trace {
+                (report_trace(trace))
+            }
             @if results.is_empty() {
                 p.empty #no-results { "No alert fits." }
             } @else {
@@ -425,6 +429,43 @@ pub fn alerts(
                 p { a #older href=(older_link(form, before)) { "Older alerts" } }
             }
         }))
+    }
+}
+
+/// Where a report stands: received, screened, its alert and where that went.
+fn report_trace(trace: &ReportTrace) -> Markup {
+    html! {
+        section #report {
+            h2 { "Report " code { (trace.report_id) } }
+            dl.facts {
+                dt { "Company / reference" } dd { (trace.company_id) " / " (trace.company_reference) }
+                dt { "Received" } dd { (time(trace.received_at)) }
+                dt { "Screened" }
+                dd #report-screening {
+                    @match (trace.screened_at, trace.outcome.as_deref()) {
+                        (Some(at), Some(outcome)) => {
+                            (time(at)) ": " strong { (outcome) } ", "
+                            (trace.findings.unwrap_or(0)) " finding(s), reference data "
+                            (trace.reference_data_version.clone().unwrap_or_default())
+                        }
+                        _ => "not yet: waiting for the matcher",
+                    }
+                }
+                dt { "Alert" }
+                dd #report-alert {
+                    @match &trace.alert_id {
+                        Some(alert_id) if trace.deliveries > 0 => {
+                            a href=(format!("/alerts/{alert_id}")) { (alert_id) }
+                            ", delivered to " (trace.deliveries) " authorit" @if trace.deliveries == 1 { "y" } @else { "ies" }
+                        }
+                        Some(alert_id) => {
+                            code { (alert_id) } ", delivered to no authority yet (under way, or no authority concerned wants it)"
+                        }
+                        None => @if trace.screened_at.is_some() { "none: nothing in scope" } @else { "-" },
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -551,12 +592,13 @@ pub fn alert(viewer: &Viewer, view: &AlertView<'_>) -> Markup {
             section #deliveries {
                 h2 { "Delivered to" }
                 table {
-                    thead { tr { th { "Authority" } th { "Delivered" } @if viewer.is_operator() { th { "Roles" } th { "Topic / partition @ offset" } } } }
+                    thead { tr { th { "Authority" } th { "Delivered" } th { "Severity for it" } @if viewer.is_operator() { th { "Roles" } th { "Topic / partition @ offset" } } } }
                     tbody {
                         @for delivery in view.deliveries {
                             tr data-country=(delivery.country) {
                                 td { (delivery.country) }
                                 td { (time(delivery.delivered_at)) }
+                                td { (severity_badge(&delivery.severity)) }
                                 @if viewer.is_operator() {
                                     @let landed = view.ledger.iter().find(|record| record.country == delivery.country);
                                     td { @if let Some(record) = landed { (record.roles) } }
