@@ -63,32 +63,35 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
+    /// The rendered texts of what `css` selects, read in one step: the overview replaces its
+    /// panels every 10 s, so an element found first and read later may be gone.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let found = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(e => (e.innerText ?? e.textContent ?? \"\").trim())",
+                vec![json!(css)],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
+        self.texts(css)
             .await
-            .unwrap_or_else(|error| panic!("no {css}: {error}"))
-            .text()
-            .await
-            .unwrap()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {css}"))
     }
 
     async fn count(&self, css: &str) -> usize {
-        self.client.find_all(Locator::Css(css)).await.unwrap().len()
+        self.texts(css).await.len()
     }
 
     /// The texts of the cells of the rows `css` selects, row by row.
     async fn cells(&self, css: &str) -> Vec<String> {
-        let mut texts = Vec::new();
-        for cell in self
-            .client
-            .find_all(Locator::Css(&format!("{css} td")))
-            .await
-            .unwrap()
-        {
-            texts.push(cell.text().await.unwrap());
-        }
-        texts
+        self.texts(&format!("{css} td")).await
     }
 
     /// Clicks what `css` selects and waits until the page it leads to has loaded (the old page
@@ -313,15 +316,7 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
             || async { browser.count("#health li.service.ready").await == 4 },
         )
         .await;
-    let mut services = Vec::new();
-    for element in browser
-        .client
-        .find_all(Locator::Css("#health li.service .name"))
-        .await
-        .unwrap()
-    {
-        services.push(element.text().await.unwrap());
-    }
+    let services = browser.texts("#health li.service .name").await;
     assert_eq!(services, ["ingest", "matcher", "router", "authorities"]);
 
     // The directory, and keys for the Dutch and French authorities.
@@ -488,6 +483,20 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
         assert!(feed.contains(alert.as_str()), "{alert} not in {feed}");
     }
 
+    // Consumer lag, from the services' librdkafka statistics (every 10 s), drawn per service.
+    browser
+        .until(
+            "the consumer lag charted",
+            Duration::from_secs(40),
+            true,
+            || async { browser.count("#lag svg path.series").await == 4 },
+        )
+        .await;
+    let lag_key = browser.text("#lag figcaption").await;
+    for service in ["ingest", "matcher", "router", "authorities"] {
+        assert!(lag_key.contains(service), "{lag_key}");
+    }
+
     let overview = browser.screenshot(&shots, "console-operator.png").await;
     assert_eq!(overview.width, 1400, "the window's width");
     assert!(overview.height >= 600, "{}", overview.height);
@@ -618,15 +627,8 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
     assert_eq!(browser.count("#panels").await, 0);
     assert_eq!(browser.count("#health").await, 0);
     assert_eq!(browser.text("#own-total").await, "3");
-    let rows = browser
-        .client
-        .find_all(Locator::Css("#feed-table tbody tr td:nth-child(3)"))
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 3);
-    for cell in rows {
-        assert_eq!(cell.text().await.unwrap(), "NL");
-    }
+    let countries = browser.texts("#feed-table tbody tr td:nth-child(3)").await;
+    assert_eq!(countries, ["NL", "NL", "NL"]);
     let authority_view = browser.screenshot(&shots, "console-authority.png").await;
     assert!(
         authority_view.pixels_near(READY_BACKGROUND) < 500,

@@ -174,7 +174,13 @@ fn the_console_watches_every_service_on_its_admin_port() {
     // Each host is a Service of the manifest that selects that service's pods on its admin port.
     for entry in value.split(',') {
         let (name, url) = entry.split_once('=').unwrap();
-        let host = url.trim_start_matches("http://").split(':').next().unwrap();
+        // Every pod, through a headless Service that lists the not-ready ones too.
+        let host = url
+            .strip_prefix("dns://")
+            .unwrap_or_else(|| panic!("{url}: the console discovers the pods"))
+            .split(':')
+            .next()
+            .unwrap();
         let service = documents
             .iter()
             .find(|document| {
@@ -189,6 +195,11 @@ fn the_console_watches_every_service_on_its_admin_port() {
         assert_eq!(
             service["spec"]["ports"][0]["port"].as_i64(),
             Some(i64::from(port_of(url)))
+        );
+        assert_eq!(service["spec"]["clusterIP"].as_str(), Some("None"));
+        assert_eq!(
+            service["spec"]["publishNotReadyAddresses"].as_bool(),
+            Some(true)
         );
     }
 }

@@ -177,10 +177,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             tls: runtime::TlsArgs::default(),
             services: admins
                 .iter()
-                .map(|(name, addr)| web_console::Target {
-                    name: (*name).to_owned(),
-                    url: format!("http://{addr}"),
-                })
+                .map(|(name, addr)| web_console::Target::at(name, &format!("http://{addr}")))
                 .collect(),
             sample_seconds: 5,
             session_hours: 8,

@@ -65,6 +65,20 @@ fn path(values: &[Option<f64>], top: f64) -> String {
     path
 }
 
+/// Where the newest value of a series is drawn, if it has one.
+fn last_point(values: &[Option<f64>], top: f64) -> Option<(f64, f64)> {
+    let plot_width = WIDTH - LEFT;
+    let plot_height = HEIGHT - BOTTOM;
+    let step = plot_width / (values.len().max(2) - 1) as f64;
+    let (index, value) = values
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(index, value)| value.map(|value| (index, value)))?;
+    let x = LEFT + step * index as f64;
+    Some((x, plot_height - (value / top).clamp(0.0, 1.0) * plot_height))
+}
+
 /// A line chart of the last hour, one point per minute; `title` names it for screen readers.
 pub fn line_chart(title: &str, series: &[Series<'_>]) -> Markup {
     let highest = series
@@ -86,6 +100,10 @@ pub fn line_chart(title: &str, series: &[Series<'_>]) -> Markup {
                 text.tick x=(WIDTH) y=(HEIGHT - 4.0) text-anchor="end" { "now" }
                 @for line in series {
                     path class=(format!("series {}", line.class)) d=(path(&line.values, top)) {}
+                    // The newest value stands out, also while it is the only one.
+                    @if let Some((x, y)) = last_point(&line.values, top) {
+                        circle class=(format!("now {}", line.class)) cx=(format!("{x:.1}")) cy=(format!("{y:.1}")) r="3" {}
+                    }
                 }
             }
             figcaption {
@@ -119,5 +137,10 @@ mod tests {
         assert_eq!(drawn.matches('L').count(), 1, "{drawn}");
         // The highest value touches the top, zero the axis.
         assert!(drawn.starts_with("M48.0,140.0 L232.0,0.0"), "{drawn}");
+        assert_eq!(
+            last_point(&[Some(0.0), Some(10.0), Some(5.0), None], 10.0),
+            Some((416.0, 70.0))
+        );
+        assert_eq!(last_point(&[None, None], 10.0), None);
     }
 }

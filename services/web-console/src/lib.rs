@@ -17,4 +17,4 @@ pub use app::{dead_letter_topics, App, ServeArgs};
 pub use auth::{Sessions, SignInError, Viewer};
 pub use cli::{main, Cli, Command};
 pub use dead_letters::{DeadLetterEntry, DeadLetters};
-pub use monitor::{Health, Monitor, Target};
+pub use monitor::{Health, Monitor, Resolver, Target};

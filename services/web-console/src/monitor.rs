@@ -3,6 +3,7 @@
 //! for the last hour.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,17 +13,21 @@ use tokio_util::sync::CancellationToken;
 /// How long the history reaches back.
 pub const HISTORY: Duration = Duration::from_secs(3600);
 
-/// A service to watch: its name and the base url of its admin server.
+/// A service to watch: its name and where its admin server is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub name: String,
+    /// The admin server's base url (`http://host:port`).
     pub url: String,
+    /// Whether every address `host` resolves to is an instance of the service (`dns://`): a
+    /// headless Kubernetes Service or a scaled compose service.
+    pub discover: bool,
 }
 
 impl std::str::FromStr for Target {
     type Err = String;
 
-    /// `name=http://host:port`.
+    /// `name=http://host:port`, or `name=dns://host:port` for every address of `host`.
     fn from_str(text: &str) -> Result<Self, String> {
         let (name, url) = text
             .split_once('=')
@@ -31,16 +36,65 @@ impl std::str::FromStr for Target {
         if name.is_empty() {
             return Err(format!("no service name in {text:?}"));
         }
+        if let Some(address) = url.strip_prefix("dns://") {
+            let port_given = address
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_given {
+                return Err(format!(
+                    "the admin address of {name} must be dns://host:port, got {url:?}"
+                ));
+            }
+            return Ok(Self {
+                name: name.to_owned(),
+                url: format!("http://{address}"),
+                discover: true,
+            });
+        }
         if !(url.starts_with("http://") || url.starts_with("https://")) {
             return Err(format!(
-                "the admin url of {name} must start with http:// or https://, got {url:?}"
+                "the admin url of {name} must start with http://, https:// or dns://, got {url:?}"
             ));
         }
         Ok(Self {
             name: name.to_owned(),
             url: url.to_owned(),
+            discover: false,
         })
     }
+}
+
+impl Target {
+    /// A target at one url.
+    pub fn at(name: &str, url: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            url: url.to_owned(),
+            discover: false,
+        }
+    }
+
+    /// `host:port` of the url.
+    fn address(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        rest.split('/').next().unwrap_or(rest)
+    }
+}
+
+/// Finds the addresses a name resolves to; the system resolver unless a test gives another.
+pub type Resolver = Arc<
+    dyn Fn(String) -> futures::future::BoxFuture<'static, std::io::Result<Vec<SocketAddr>>>
+        + Send
+        + Sync,
+>;
+
+fn system_resolver() -> Resolver {
+    Arc::new(|address: String| {
+        Box::pin(async move { Ok(tokio::net::lookup_host(address).await?.collect()) })
+    })
 }
 
 /// What a service answered last.
@@ -78,8 +132,11 @@ pub struct ServiceStatus {
     pub checked_at: i64,
     /// When it last answered ready, if ever.
     pub ready_at: Option<i64>,
-    /// Messages its consumers have not taken yet, summed over partitions.
+    /// Messages its consumers have not taken yet, summed over partitions and instances.
     pub lag: Option<f64>,
+    /// Instances found and how many of them are ready (1 and 0 or 1 without discovery).
+    pub instances: usize,
+    pub ready_instances: usize,
 }
 
 /// What happened between two samples, over every watched service.
@@ -160,9 +217,18 @@ fn growth(previous: f64, current: f64) -> f64 {
     }
 }
 
+/// What one instance answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The instance's admin url.
+    pub url: String,
+    pub health: Health,
+    pub reading: Option<Reading>,
+}
+
 struct State {
     services: Vec<ServiceStatus>,
-    /// The last reading of each service, to tell growth.
+    /// The last reading of each instance, by url, to tell growth.
     last: HashMap<String, Reading>,
     history: VecDeque<Sample>,
 }
@@ -172,6 +238,7 @@ struct State {
 pub struct Monitor {
     targets: Arc<Vec<Target>>,
     state: Arc<Mutex<State>>,
+    resolver: Resolver,
 }
 
 impl Monitor {
@@ -186,6 +253,8 @@ impl Monitor {
                 checked_at: 0,
                 ready_at: None,
                 lag: None,
+                instances: 0,
+                ready_instances: 0,
             })
             .collect();
         Self {
@@ -195,6 +264,15 @@ impl Monitor {
                 last: HashMap::new(),
                 history: VecDeque::new(),
             })),
+            resolver: system_resolver(),
+        }
+    }
+
+    /// The same, finding the instances of `dns://` targets with `resolver`.
+    pub fn with_resolver(targets: Vec<Target>, resolver: Resolver) -> Self {
+        Self {
+            resolver,
+            ..Self::new(targets)
         }
     }
 
@@ -229,45 +307,115 @@ impl Monitor {
         }
     }
 
-    /// Checks every service once, all at the same time, and records a sample.
+    /// Checks every instance of every service once, all at the same time, and records a
+    /// sample.
     pub async fn check(&self, client: &reqwest::Client) {
-        let checks = self.targets.iter().map(|target| check(client, target));
-        let results = futures::future::join_all(checks).await;
-        self.record(events::now_micros(), results);
+        let checks = self
+            .targets
+            .iter()
+            .map(|target| self.check_target(client, target));
+        let answers = futures::future::join_all(checks).await;
+        self.record(events::now_micros(), answers);
     }
 
-    fn record(&self, at: i64, results: Vec<(Health, Option<Reading>)>) {
+    /// The instances of a target: its url, or one url per address its host resolves to.
+    async fn instances(&self, target: &Target) -> Vec<String> {
+        if !target.discover {
+            return vec![target.url.clone()];
+        }
+        match (self.resolver)(target.address().to_owned()).await {
+            Ok(mut addresses) => {
+                addresses.sort();
+                addresses.dedup();
+                addresses
+                    .into_iter()
+                    .map(|address| format!("http://{address}"))
+                    .collect()
+            }
+            Err(error) => {
+                tracing::debug!(service = %target.name, error = %error, "cannot resolve the service's instances");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn check_target(&self, client: &reqwest::Client, target: &Target) -> Vec<Answer> {
+        let instances = self.instances(target).await;
+        let checks = instances.into_iter().map(|url| async move {
+            let (health, reading) = check(client, &target.name, &url).await;
+            Answer {
+                url,
+                health,
+                reading,
+            }
+        });
+        futures::future::join_all(checks).await
+    }
+
+    fn record(&self, at: i64, answers: Vec<Vec<Answer>>) {
         let mut state = self.lock();
         let mut sample = Sample {
             at,
             ..Sample::default()
         };
-        for (index, (health, reading)) in results.into_iter().enumerate() {
+        let mut seen = Vec::new();
+        for (index, answers) in answers.into_iter().enumerate() {
             let name = self.targets[index].name.clone();
-            let service = &mut state.services[index];
-            service.health = health;
-            service.checked_at = at;
-            if health == Health::Ready {
-                service.ready_at = Some(at);
+            let ready = answers
+                .iter()
+                .filter(|answer| answer.health == Health::Ready)
+                .count();
+            let answering = answers
+                .iter()
+                .filter(|answer| answer.health != Health::Down)
+                .count();
+            let health = if answering == 0 {
+                Health::Down
+            } else if ready == answers.len() {
+                Health::Ready
+            } else {
+                Health::NotReady
+            };
+            let lags: Vec<f64> = answers
+                .iter()
+                .filter_map(|answer| answer.reading.as_ref()?.lag)
+                .collect();
+            let lag = (!lags.is_empty()).then(|| lags.iter().fold(0.0, |sum, lag| sum + lag));
+            {
+                let service = &mut state.services[index];
+                service.health = health;
+                service.checked_at = at;
+                service.instances = answers.len();
+                service.ready_instances = ready;
+                if health == Health::Ready {
+                    service.ready_at = Some(at);
+                }
+                service.lag = lag;
             }
-            service.lag = reading.as_ref().and_then(|reading| reading.lag);
-            let Some(reading) = reading else { continue };
-            if let Some(lag) = reading.lag {
-                *sample.lag.entry(name.clone()).or_default() += lag;
+            if let Some(lag) = lag {
+                *sample.lag.entry(name).or_default() += lag;
             }
-            if let Some(outbox) = reading.outbox {
-                sample.outbox = Some(sample.outbox.unwrap_or(0.0).max(outbox));
+            for answer in answers {
+                let Some(reading) = answer.reading else {
+                    continue;
+                };
+                if let Some(outbox) = reading.outbox {
+                    sample.outbox = Some(sample.outbox.unwrap_or(0.0).max(outbox));
+                }
+                // The first reading of an instance is its starting point, not growth.
+                if let Some(previous) = state.last.get(&answer.url) {
+                    sample.received += growth(previous.received, reading.received);
+                    sample.rejected += growth(previous.rejected, reading.rejected);
+                    sample.screened += growth(previous.screened, reading.screened);
+                    sample.delivered += growth(previous.delivered, reading.delivered);
+                    sample.dead_letters += growth(previous.dead_letters, reading.dead_letters);
+                }
+                seen.push(answer.url.clone());
+                state.last.insert(answer.url, reading);
             }
-            // The first reading of a service is its starting point, not growth.
-            if let Some(previous) = state.last.get(&self.targets[index].url) {
-                sample.received += growth(previous.received, reading.received);
-                sample.rejected += growth(previous.rejected, reading.rejected);
-                sample.screened += growth(previous.screened, reading.screened);
-                sample.delivered += growth(previous.delivered, reading.delivered);
-                sample.dead_letters += growth(previous.dead_letters, reading.dead_letters);
-            }
-            state.last.insert(self.targets[index].url.clone(), reading);
         }
+        // Forget instances gone away (scaled down); one coming back starts afresh.
+        state.last.retain(|url, _| seen.contains(url));
         let horizon = at - i64::try_from(HISTORY.as_micros()).unwrap_or(i64::MAX);
         while state
             .history
@@ -280,24 +428,24 @@ impl Monitor {
     }
 }
 
-/// Asks one service whether it is ready and reads its metrics.
-async fn check(client: &reqwest::Client, target: &Target) -> (Health, Option<Reading>) {
-    let health = match client.get(format!("{}/readyz", target.url)).send().await {
+/// Asks one instance whether it is ready and reads its metrics.
+async fn check(client: &reqwest::Client, name: &str, url: &str) -> (Health, Option<Reading>) {
+    let health = match client.get(format!("{url}/readyz")).send().await {
         Ok(response) if response.status().is_success() => Health::Ready,
         Ok(_) => Health::NotReady,
         Err(error) => {
-            tracing::debug!(service = %target.name, error = %error, "service does not answer");
+            tracing::debug!(service = %name, url, error = %error, "service does not answer");
             return (Health::Down, None);
         }
     };
-    let page = match client.get(format!("{}/metrics", target.url)).send().await {
+    let page = match client.get(format!("{url}/metrics")).send().await {
         Ok(response) if response.status().is_success() => response.text().await.ok(),
         _ => None,
     };
     let reading = page.and_then(|page| match Reading::parse(&page) {
         Ok(reading) => Some(reading),
         Err(error) => {
-            tracing::warn!(service = %target.name, error = %error, "cannot read the service's metrics");
+            tracing::warn!(service = %name, url, error = %error, "cannot read the service's metrics");
             None
         }
     });
@@ -397,13 +545,22 @@ pw_ingest_dead_letters_total{error_class=\"invalid\",topic=\"orders.screened\"} 
     #[test]
     fn targets_are_name_equals_url() {
         let target: Target = "ingest=http://127.0.0.1:9101/".parse().unwrap();
-        assert_eq!(target.name, "ingest");
-        assert_eq!(target.url, "http://127.0.0.1:9101");
+        assert_eq!(target, Target::at("ingest", "http://127.0.0.1:9101"));
+        assert_eq!(target.address(), "127.0.0.1:9101");
+        let pods: Target = "matcher=dns://matcher-admin:9102".parse().unwrap();
+        assert_eq!(
+            (pods.url.as_str(), pods.discover, pods.address()),
+            ("http://matcher-admin:9102", true, "matcher-admin:9102")
+        );
         assert!("ingest".parse::<Target>().unwrap_err().contains("name=url"));
         assert!("ingest=127.0.0.1:9101"
             .parse::<Target>()
             .unwrap_err()
             .contains("http://"));
+        assert!("matcher=dns://matcher-admin"
+            .parse::<Target>()
+            .unwrap_err()
+            .contains("dns://host:port"));
     }
 
     fn reading(received: f64, lag: f64) -> Reading {
@@ -414,15 +571,24 @@ pw_ingest_dead_letters_total{error_class=\"invalid\",topic=\"orders.screened\"} 
         }
     }
 
+    fn answer(url: &str, health: Health, reading: Option<Reading>) -> Answer {
+        Answer {
+            url: url.into(),
+            health,
+            reading,
+        }
+    }
+
     #[test]
     fn samples_hold_growth_across_restarts_and_the_last_hour_only() {
         let monitor = Monitor::new(vec!["ingest=http://a:1".parse().unwrap()]);
         let minute = 60_000_000;
-        monitor.record(minute, vec![(Health::Ready, Some(reading(10.0, 1.0)))]);
-        monitor.record(2 * minute, vec![(Health::Ready, Some(reading(15.0, 2.0)))]);
+        let one = |health, reading| vec![vec![answer("http://a:1", health, reading)]];
+        monitor.record(minute, one(Health::Ready, Some(reading(10.0, 1.0))));
+        monitor.record(2 * minute, one(Health::Ready, Some(reading(15.0, 2.0))));
         // Restarted: counts from zero again.
-        monitor.record(3 * minute, vec![(Health::Ready, Some(reading(4.0, 0.0)))]);
-        monitor.record(4 * minute, vec![(Health::Down, None)]);
+        monitor.record(3 * minute, one(Health::Ready, Some(reading(4.0, 0.0))));
+        monitor.record(4 * minute, one(Health::Down, None));
         let history = monitor.history();
         let received: Vec<f64> = history.iter().map(|sample| sample.received).collect();
         assert_eq!(received, [0.0, 5.0, 4.0, 0.0]);
@@ -440,8 +606,66 @@ pw_ingest_dead_letters_total{error_class=\"invalid\",topic=\"orders.screened\"} 
 
         monitor.record(
             4 * minute + 3_600_000_000,
-            vec![(Health::Ready, Some(reading(6.0, 0.0)))],
+            one(Health::Ready, Some(reading(6.0, 0.0))),
         );
         assert_eq!(monitor.history().len(), 2, "older than an hour: dropped");
+    }
+
+    #[test]
+    fn the_instances_of_a_service_add_up_and_each_counts_from_its_own_start() {
+        let monitor = Monitor::new(vec!["matcher=dns://pods:9102".parse().unwrap()]);
+        monitor.record(
+            1,
+            vec![vec![
+                answer(
+                    "http://10.0.0.1:9102",
+                    Health::Ready,
+                    Some(reading(100.0, 3.0)),
+                ),
+                answer(
+                    "http://10.0.0.2:9102",
+                    Health::Ready,
+                    Some(reading(7.0, 4.0)),
+                ),
+            ]],
+        );
+        // A third instance joins; the second is not ready.
+        monitor.record(
+            2,
+            vec![vec![
+                answer(
+                    "http://10.0.0.1:9102",
+                    Health::Ready,
+                    Some(reading(110.0, 1.0)),
+                ),
+                answer(
+                    "http://10.0.0.2:9102",
+                    Health::NotReady,
+                    Some(reading(9.0, 1.0)),
+                ),
+                answer(
+                    "http://10.0.0.3:9102",
+                    Health::Ready,
+                    Some(reading(50.0, 1.0)),
+                ),
+            ]],
+        );
+        let history = monitor.history();
+        assert_eq!(
+            history[1].received, 12.0,
+            "10 + 2; the newcomer's 50 is its start"
+        );
+        assert_eq!(history[0].lag["matcher"], 7.0);
+        assert_eq!(history[1].lag["matcher"], 3.0);
+        let service = &monitor.services()[0];
+        assert_eq!(service.health, Health::NotReady);
+        assert_eq!((service.instances, service.ready_instances), (3, 2));
+        // None answers: down.
+        monitor.record(
+            3,
+            vec![vec![answer("http://10.0.0.1:9102", Health::Down, None)]],
+        );
+        assert_eq!(monitor.services()[0].health, Health::Down);
+        assert_eq!(monitor.services()[0].ready_instances, 0);
     }
 }

@@ -269,6 +269,12 @@ pub fn pipeline_panels(view: &PipelineView<'_>) -> Markup {
                                 @if service.checked_at > 0 { "checked " (ago(service.checked_at, view.now)) } @else { "not checked yet" }
                                 @if let Some(lag) = service.lag { " · lag " (lag) }
                             }
+                            @if service.checked_at > 0 && service.instances != 1 {
+                                span.detail.instances {
+                                    @if service.instances == 0 { "no instance found" }
+                                    @else { (service.ready_instances) " of " (service.instances) " instances ready" }
+                                }
+                            }
                         }
                     }
                 }
