@@ -162,17 +162,10 @@ impl App {
                 shutdown.token(),
             ),
         );
-        let store = self.store.clone();
         shutdown.spawn(
             "readiness",
-            self.readiness.follow(
-                move || {
-                    let store = store.clone();
-                    async move { store.ping().await }
-                },
-                Duration::from_secs(5),
-                shutdown.token(),
-            ),
+            self.readiness
+                .follow(self.store.probe(), Duration::from_secs(5), shutdown.token()),
         );
         Ok(())
     }

@@ -164,17 +164,10 @@ impl App {
             ),
         );
         // Ready while the report store answers: without it no report can be accepted.
-        let store = self.store.clone();
         shutdown.spawn(
             "readiness",
-            self.readiness.follow(
-                move || {
-                    let store = store.clone();
-                    async move { store.ping().await }
-                },
-                Duration::from_secs(5),
-                shutdown.token(),
-            ),
+            self.readiness
+                .follow(self.store.probe(), Duration::from_secs(5), shutdown.token()),
         );
         Ok(())
     }

@@ -120,6 +120,18 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 
+    /// A readiness probe for `runtime::Readiness::follow`: whether the database answers.
+    pub fn probe(
+        &self,
+    ) -> impl FnMut() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Send + 'static
+    {
+        let store = self.clone();
+        move || {
+            let store = store.clone();
+            Box::pin(async move { store.ping().await })
+        }
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
