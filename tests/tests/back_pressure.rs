@@ -48,8 +48,10 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let (reference, retry_after, body) = refused.expect("a 503 once the backlog reached 5");
+    // A report being published while the backlog is measured counts in the outbox and on the
+    // topic at once (the safe side): the refusal may come one report early, never sooner.
     assert!(
-        accepted.len() >= 5,
+        accepted.len() >= 4,
         "{} accepted before the refusal",
         accepted.len()
     );
@@ -142,12 +144,9 @@ async fn the_batch_client_waits_out_back_pressure_and_submits_everything() {
     let serve = ["serve", "--http-addr", &addr, "--max-backlog", "3"];
     pipeline.start_service("ingest", &serve).await.unwrap();
 
-    // Fill the backlog first, and wait until ingest has measured it.
+    // Fill the backlog until ingest has measured it at the limit. The backlog is measured once
+    // a second, so a submission may already meet a 503 on the way.
     let http = reqwest::Client::new();
-    for n in 0..4 {
-        let report = sample_report(&format!("{}-before-{n}", pipeline.run));
-        assert_eq!(pipeline.submit(&http, &report).await.unwrap().status(), 202);
-    }
     let pipeline_ref = &pipeline;
     let metric = |name: &'static str| async move {
         let text = pipeline_ref.metrics("ingest").await.unwrap();
@@ -157,9 +156,14 @@ async fn the_batch_client_waits_out_back_pressure_and_submits_everything() {
             .unwrap_or(0.0)
     };
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
     while metric("pw_ingest_backlog ").await < 3.0 {
         assert!(Instant::now() < deadline, "the backlog was never measured");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let report = sample_report(&format!("{}-before-{n}", pipeline.run));
+        n += 1;
+        let status = pipeline.submit(&http, &report).await.unwrap().status();
+        assert!(status == 202 || status == 503, "{status}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 
     let dir = tempfile::tempdir().unwrap();
