@@ -438,8 +438,45 @@ impl Pipeline {
             .await?)
     }
 
-    /// Stops every service with SIGTERM; fails when one did not exit cleanly.
+    /// Waits, at most `within`, until the running consumer services have committed every
+    /// message on their input topics. Consumer groups have fixed names, so what one test leaves
+    /// on a topic would be taken up by the next test's services, into its database.
+    pub async fn drain(&self, within: Duration) -> anyhow::Result<()> {
+        let args = kafka::KafkaArgs::new(self.brokers.clone());
+        let deadline = Instant::now() + within;
+        for (group, topic) in [
+            ("matcher", "orders.submitted"),
+            ("router", "alerts.detected"),
+            ("ingest", "orders.screened"),
+        ] {
+            if !self.services.iter().any(|service| service.name == group) {
+                continue;
+            }
+            let probe = std::sync::Arc::new(kafka::GroupLag::new(&args, group, topic)?);
+            loop {
+                let measuring = probe.clone();
+                let lag =
+                    tokio::task::spawn_blocking(move || measuring.measure(Duration::from_secs(5)))
+                        .await??;
+                if lag == 0 {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    bail!("{group} still has {lag} messages to take on {topic} after {within:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the consumer services finish what is on their topics (see [`Pipeline::drain`]),
+    /// then stops every service with SIGTERM; fails when one did not exit cleanly.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Err(error) = self.drain(Duration::from_secs(60)).await {
+            // Stop anyway; the next test's services take up the rest.
+            eprintln!("pipeline {}: {error:#}", self.run);
+        }
         let mut unclean = Vec::new();
         for service in std::mem::take(&mut self.services) {
             let name = service.name;

@@ -124,10 +124,15 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
         }
         statuses.push(response.status().as_u16());
     }
-    assert_eq!(statuses, [200, 200, 429, 429]);
+    // A burst of 2, then one a second: the first two pass and the next are refused (usually
+    // both; a machine slow enough to take a second over them lets a refilled token through).
+    assert_eq!(statuses[..3], [200, 200, 429], "{statuses:?}");
+    let refused = statuses.iter().filter(|status| **status == 429).count();
     let metrics = pipeline.metrics("ingest").await.unwrap();
     assert!(
-        metrics.contains("pw_ingest_reports_total{result=\"rate_limited\"} 2"),
+        metrics.contains(&format!(
+            "pw_ingest_reports_total{{result=\"rate_limited\"}} {refused}"
+        )),
         "{metrics}"
     );
     pipeline.stop().await.unwrap();

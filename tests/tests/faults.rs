@@ -140,7 +140,16 @@ async fn stream_through(fault: Fault) {
         pipeline.run.clone(),
         sent.clone(),
     ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while sent.load(Ordering::Relaxed) < REPORTS / 2 {
+        assert!(
+            !submitter.is_finished(),
+            "the submitter stopped before half the reports were sent"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "half the reports not sent within 120 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     inject(&mut pipeline, fault).await;

@@ -123,6 +123,9 @@ async fn prometheus_scrapes_every_service_with_the_shipped_configuration() {
         ("count(pw_ingest_outbox_depth)", 1.0),
         // The console's own.
         ("count(pw_console_streams_open)", 1.0),
+        // Two samples of the counters the dashboard's rate panels need.
+        ("count(rate(pw_ingest_reports_total[5m]))", 1.0),
+        ("count(rate(pw_router_alerts_delivered_total[5m]))", 1.0),
     ];
     let mut missing: Vec<&str> = wanted.iter().map(|(expr, _)| *expr).collect();
     while !missing.is_empty() {

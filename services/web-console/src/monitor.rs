@@ -296,7 +296,8 @@ impl Monitor {
     /// Checks every service each `every` until shutdown.
     pub async fn run(self, every: Duration, shutdown: CancellationToken) -> anyhow::Result<()> {
         let client = reqwest::Client::builder()
-            .timeout(every.min(Duration::from_secs(5)))
+            // Not tied to the interval: a slow answer is slow, not down.
+            .timeout(Duration::from_secs(5))
             .build()?;
         loop {
             self.check(&client).await;
