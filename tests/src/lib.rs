@@ -524,6 +524,22 @@ pub async fn console_session(
     Ok((client, cookie))
 }
 
+/// A console page (`path` such as `/`) as the session with `cookie` sees it.
+pub async fn console_page(
+    client: &reqwest::Client,
+    console: &str,
+    cookie: &str,
+    path: &str,
+) -> anyhow::Result<String> {
+    Ok(client
+        .get(format!("{console}{path}"))
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await?
+        .text()
+        .await?)
+}
+
 /// A plain Kafka consumer of authority topics, as an authority would run it.
 pub struct AlertReader {
     consumer: StreamConsumer,

@@ -15,7 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
-use system_tests::{console_session, free_addr, sample_report, Pipeline};
+use system_tests::{console_page, console_session, free_addr, sample_report, Pipeline};
 use tokio::process::{Child, Command};
 
 /// A headless Chromium driven through chromedriver; both stop when dropped.
@@ -254,15 +254,7 @@ async fn operator(
 async fn live_feed_after(console: &str, credential: &str) -> String {
     let (client, cookie) = console_session(console, credential).await.unwrap();
     // The newest alert's number, from the overview's feed.
-    let overview = client
-        .get(format!("{console}/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let overview = console_page(&client, console, &cookie, "/").await.unwrap();
     let newest: i64 = overview
         .split("data-seq=\"")
         .skip(1)

@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use system_tests::{binary, console_session, free_addr, sample_report, AlertReader};
+use system_tests::{binary, console_page, console_session, free_addr, sample_report, AlertReader};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
@@ -89,13 +89,7 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
         // The router records the delivery right after sending it: allow a moment.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
-            let page = browser
-                .get(format!("{console}/"))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
+            let page = console_page(&browser, &console, &cookie, "/")
                 .await
                 .unwrap();
             if page.contains(&alert.alert_id) {

@@ -240,7 +240,7 @@ async fn list_alerts(
     let limit = number("limit", query.limit.as_deref(), 100, (1, MAX_PAGE))?;
     let alerts = state
         .store
-        .authority_alerts(&caller.country, after, limit)
+        .alert_feed(Some(&caller.country), after, limit)
         .await?;
     state
         .metrics
@@ -301,7 +301,7 @@ async fn stream_alerts(
                         .data(alert.alert_json);
                     return Some((Ok(event), (state, country, after, pending, open)));
                 }
-                match state.store.authority_alerts(&country, after, 100).await {
+                match state.store.alert_feed(Some(&country), after, 100).await {
                     Ok(alerts) if !alerts.is_empty() => pending.extend(alerts),
                     Ok(_) => tokio::time::sleep(state.poll).await,
                     Err(error) => {

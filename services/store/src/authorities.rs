@@ -228,24 +228,6 @@ impl Store {
         Ok(())
     }
 
-    /// The authority's alerts numbered after `after`, oldest first, at most `limit`.
-    pub async fn authority_alerts(
-        &self,
-        country: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<Vec<AuthorityAlert>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM authority_alerts WHERE country = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        ))
-        .bind(country)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(alert_from_row).collect()
-    }
-
     /// One alert as delivered to the authority; `None` when it was not delivered to it.
     pub async fn authority_alert(
         &self,

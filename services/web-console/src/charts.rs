@@ -42,11 +42,18 @@ fn axis_label(value: f64) -> String {
     }
 }
 
-/// The SVG path of one series; gaps where values are missing.
-fn path(values: &[Option<f64>], top: f64) -> String {
+/// Where the `index`th of `count` values is drawn, on an axis that ends at `top`.
+fn point(index: usize, count: usize, value: f64, top: f64) -> (f64, f64) {
     let plot_width = WIDTH - LEFT;
     let plot_height = HEIGHT - BOTTOM;
-    let step = plot_width / (values.len().max(2) - 1) as f64;
+    let step = plot_width / (count.max(2) - 1) as f64;
+    let x = LEFT + step * index as f64;
+    let y = plot_height - (value / top).clamp(0.0, 1.0) * plot_height;
+    (x, y)
+}
+
+/// The SVG path of one series; gaps where values are missing.
+fn path(values: &[Option<f64>], top: f64) -> String {
     let mut path = String::new();
     let mut pen_down = false;
     for (index, value) in values.iter().enumerate() {
@@ -54,8 +61,7 @@ fn path(values: &[Option<f64>], top: f64) -> String {
             pen_down = false;
             continue;
         };
-        let x = LEFT + step * index as f64;
-        let y = plot_height - (value / top).clamp(0.0, 1.0) * plot_height;
+        let (x, y) = point(index, values.len(), *value, top);
         path.push_str(&format!(
             "{}{x:.1},{y:.1} ",
             if pen_down { "L" } else { "M" }
@@ -67,16 +73,12 @@ fn path(values: &[Option<f64>], top: f64) -> String {
 
 /// Where the newest value of a series is drawn, if it has one.
 fn last_point(values: &[Option<f64>], top: f64) -> Option<(f64, f64)> {
-    let plot_width = WIDTH - LEFT;
-    let plot_height = HEIGHT - BOTTOM;
-    let step = plot_width / (values.len().max(2) - 1) as f64;
     let (index, value) = values
         .iter()
         .enumerate()
         .rev()
         .find_map(|(index, value)| value.map(|value| (index, value)))?;
-    let x = LEFT + step * index as f64;
-    Some((x, plot_height - (value / top).clamp(0.0, 1.0) * plot_height))
+    Some(point(index, values.len(), value, top))
 }
 
 /// A line chart of the last hour, one point per minute; `title` names it for screen readers.
