@@ -16,6 +16,7 @@ use crate::metrics::Metrics;
 use crate::outbox;
 use crate::pressure::{self, LimitArgs, Limits};
 use crate::screenings::RecordScreenings;
+use crate::writer::GroupWriter;
 
 /// Most messages handled concurrently by the consumer.
 const BATCH: usize = 256;
@@ -120,8 +121,15 @@ impl App {
     /// Spawns the API, the outbox publisher and the screening recorder on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let wake = Arc::new(Notify::new());
+        let writer = GroupWriter::start(
+            self.store.clone(),
+            topics::ORDERS_SUBMITTED,
+            self.metrics.clone(),
+            shutdown,
+        );
         let state = ApiState {
             store: self.store.clone(),
+            writer,
             outbox_wake: wake.clone(),
             metrics: self.metrics.clone(),
             verifier: keys::Verifier::default(),

@@ -12,12 +12,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use store::{Inserted, NewReport, OutboxMessage, ReportStatus, Status, Store, StoreError};
+use store::{Inserted, NewReport, ReportStatus, Status, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 use crate::pressure::{Limits, Refusal};
 use crate::report::{Envelope, Problem, ReportRequest};
+use crate::writer::{GroupWriter, WriteError};
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -29,6 +30,8 @@ pub const MAX_EVENT_BYTES: usize = 900 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    /// Writes accepted reports in groups.
+    pub writer: GroupWriter,
     pub outbox_wake: Arc<Notify>,
     pub metrics: Metrics,
     /// Remembers verified API keys (Argon2 runs once per key and process).
@@ -77,8 +80,26 @@ impl ApiError {
         )
     }
 
+    /// A report that could not be written: the database's answer, or a writer stopped by
+    /// shutdown (worth a retry).
+    fn write(error: WriteError) -> Self {
+        match error {
+            WriteError::Store(error) => Self::store(&error),
+            WriteError::Stopped => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the service is shutting down, retry later",
+            ),
+        }
+    }
+
     /// A database that cannot be reached is worth a retry; a statement it refused is not.
-    fn store(error: StoreError) -> Self {
+    fn store_error(error: StoreError) -> Self {
+        Self::store(&error)
+    }
+
+    /// A database that cannot be reached is worth a retry; a statement it refused is not.
+    fn store(error: &StoreError) -> Self {
         match error {
             refused if refused.is_refusal() => {
                 tracing::error!(error = %refused, "database refused a statement");
@@ -194,7 +215,7 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Company, ApiErr
         .store
         .api_key(key_id)
         .await
-        .map_err(ApiError::store)?
+        .map_err(ApiError::store_error)?
         .ok_or_else(ApiError::unauthorized)?;
     if record.revoked
         || !state
@@ -368,17 +389,12 @@ async fn accept(
         id: report_id,
         company_id: company_id.clone(),
         company_reference: report.company_reference.clone(),
-        customer_key: customer_key.clone(),
+        customer_key,
         payload_sha256: payload_sha256.clone(),
-        event: event.clone(),
+        event,
         received_at: submitted_at,
     };
-    let message = OutboxMessage {
-        topic: events::topics::ORDERS_SUBMITTED.to_owned(),
-        key: customer_key,
-        payload: event,
-    };
-    match state.store.insert_report(&new_report, &message).await.map_err(ApiError::store)? {
+    match state.writer.insert(new_report).await.map_err(ApiError::write)? {
         Inserted::New(receipt) => {
             state.outbox_wake.notify_one();
             tracing::info!(report_id = receipt.report_id, company_id, "report accepted");
@@ -393,7 +409,7 @@ async fn accept(
             ),
         )),
         Inserted::Existing(receipt) => {
-            let found = state.store.report_status(&company_id, &receipt.report_id).await.map_err(ApiError::store)?;
+            let found = state.store.report_status(&company_id, &receipt.report_id).await.map_err(ApiError::store_error)?;
             Ok((true, found.unwrap_or(ReportStatus { receipt, status: Status::Received, screened_at: None })))
         }
     }
@@ -408,7 +424,7 @@ async fn status(
         .store
         .report_status(&company_id, &id)
         .await
-        .map_err(ApiError::store)?;
+        .map_err(ApiError::store_error)?;
     // Another company's report is indistinguishable from a report that does not exist.
     let Some(found) = found else {
         return Err(ApiError::new(

@@ -10,6 +10,7 @@ mod pressure;
 mod report;
 mod screenings;
 mod submit;
+mod writer;
 
 pub use app::{App, ServeArgs};
 pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};

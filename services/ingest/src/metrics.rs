@@ -14,6 +14,8 @@ pub struct Metrics {
     pub problems: IntCounterVec,
     /// Time to accept or reject a report.
     pub request_seconds: Histogram,
+    /// Reports committed together, per group.
+    pub group_size: Histogram,
     /// Outbox messages published to Kafka.
     pub published: IntCounter,
     /// Outbox messages waiting to be published.
@@ -44,6 +46,14 @@ impl Metrics {
             "submit_duration_seconds",
             "Time from request to receipt or rejection",
         ))?;
+        let group_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "write_group_reports",
+                "Reports written in one transaction (group commit)",
+            )
+            .buckets(prometheus::exponential_buckets(1.0, 2.0, 10)?),
+        )?;
+        registry.register(Box::new(group_size.clone()))?;
         let published = IntCounter::new(
             "outbox_published_total",
             "Outbox messages published to Kafka",
@@ -71,6 +81,7 @@ impl Metrics {
             reports,
             problems,
             request_seconds,
+            group_size,
             published,
             outbox_depth,
             matcher_lag,

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics::Metrics;
 
-const BATCH: i64 = 500;
+/// Most messages published in one go: all in flight at once.
+const BATCH: i64 = 2_000;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// Drains the outbox until shutdown; `wake` is notified whenever a report was stored.
@@ -65,35 +66,31 @@ async fn publish_batch(
     let mut refusal = None;
     let refused = &mut refusal;
     let published = store
-        .publish_outbox(
-            BATCH,
-            events::now_micros(),
-            |pending: Vec<PendingMessage>| async move {
-                // All sends are in flight at once; the idempotent producer keeps their order per
-                // partition.
-                let sends = pending.iter().map(|pending| {
-                    let message = &pending.message;
-                    producer.send(
-                        &message.topic,
-                        message.key.as_bytes(),
-                        &message.payload,
-                        None,
-                    )
-                });
-                let results = futures::future::join_all(sends).await;
-                let mut acknowledged = Vec::with_capacity(pending.len());
-                for (pending, result) in pending.iter().zip(results) {
-                    match result {
-                        Ok(_) => acknowledged.push(pending.id),
-                        Err(error) => {
-                            *refused = Some(error);
-                            break;
-                        }
+        .publish_outbox(BATCH, |pending: Vec<PendingMessage>| async move {
+            // All sends are in flight at once; the idempotent producer keeps their order per
+            // partition.
+            let sends = pending.iter().map(|pending| {
+                let message = &pending.message;
+                producer.send(
+                    &message.topic,
+                    message.key.as_bytes(),
+                    &message.payload,
+                    None,
+                )
+            });
+            let results = futures::future::join_all(sends).await;
+            let mut acknowledged = Vec::with_capacity(pending.len());
+            for (pending, result) in pending.iter().zip(results) {
+                match result {
+                    Ok(_) => acknowledged.push(pending.id),
+                    Err(error) => {
+                        *refused = Some(error);
+                        break;
                     }
                 }
-                acknowledged
-            },
-        )
+            }
+            acknowledged
+        })
         .await?;
     if let Some(count) = published {
         metrics.published.inc_by(count as u64);
@@ -111,7 +108,7 @@ async fn publish_batch(
 mod tests {
     use super::*;
     use kafka::{EmbeddedBroker, KafkaArgs, KafkaMessage as _};
-    use store::{NewReport, OutboxMessage};
+    use store::NewReport;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_report_stored_while_kafka_is_away_is_published_when_it_returns() {
@@ -138,12 +135,10 @@ mod tests {
             event: vec![7],
             received_at: 1,
         };
-        let message = OutboxMessage {
-            topic: "orders.submitted".into(),
-            key: "acme/C-1".into(),
-            payload: vec![7],
-        };
-        store.insert_report(&report, &message).await.unwrap();
+        store
+            .insert_report(&report, "orders.submitted")
+            .await
+            .unwrap();
         let shutdown = CancellationToken::new();
         let publisher = tokio::spawn(run(
             store.clone(),

@@ -1,34 +1,36 @@
 //! Records the screening results of `orders.screened`, so a company can see its report's status.
 
 use events::{Outcome, ScreeningResult};
-use kafka::KafkaMessage as _;
-use kafka::{Failure, Handler, Message};
+use kafka::{BatchHandler, Record, Rejection};
 use store::{ScreeningRecord, Store};
 
-/// Stores each screening result.
+/// Stores each batch of screening results in one statement.
 pub struct RecordScreenings {
     pub store: Store,
 }
 
-impl Handler for RecordScreenings {
-    async fn handle(&self, message: &Message) -> Result<(), Failure> {
-        let payload = message.payload().unwrap_or_default();
-        let result: ScreeningResult =
-            events::decode(payload).map_err(|error| Failure::invalid("decode", error))?;
-        let record = ScreeningRecord {
-            report_id: result.report_id,
-            outcome: match result.outcome {
-                Outcome::Clear => "clear".into(),
-                Outcome::Alert => "alert".into(),
-            },
-            alert_id: result.alert_id,
-            findings: i32::try_from(result.findings.len()).unwrap_or(i32::MAX),
-            reference_data_version: result.reference_data_version,
-            screened_at: result.screened_at,
-        };
-        self.store
-            .record_screening(&record)
-            .await
-            .map_err(|error| Failure::Transient(error.into()))
+impl BatchHandler for RecordScreenings {
+    type Event = ScreeningResult;
+
+    async fn handle(&self, batch: &[Record<ScreeningResult>]) -> anyhow::Result<Vec<Rejection>> {
+        let records: Vec<ScreeningRecord> = batch
+            .iter()
+            .map(|record| {
+                let result = &record.event;
+                ScreeningRecord {
+                    report_id: result.report_id.clone(),
+                    outcome: match result.outcome {
+                        Outcome::Clear => "clear".into(),
+                        Outcome::Alert => "alert".into(),
+                    },
+                    alert_id: result.alert_id.clone(),
+                    findings: i32::try_from(result.findings.len()).unwrap_or(i32::MAX),
+                    reference_data_version: result.reference_data_version.clone(),
+                    screened_at: result.screened_at,
+                }
+            })
+            .collect();
+        self.store.record_screenings(&records).await?;
+        Ok(Vec::new())
     }
 }

@@ -1,15 +1,26 @@
-//! The consumer loop: handle each message in order, dead-letter the poison ones, retry the
-//! transient failures, and store an offset only once the handler's work is durable.
+//! The consumer spine every consuming stage runs on.
+//!
+//! One task reads the consumer and hands each message to a worker of its partition; each
+//! worker takes what its partition has queued (up to a batch), decodes it once, dead-letters
+//! what does not decode, gives the rest to the stage's [`BatchHandler`] as typed events in
+//! offset order, retries the whole batch on a transient failure, dead-letters what the handler
+//! refused, and only then stores the partition's offset. Partitions never wait for each other:
+//! a partition whose worker falls behind is paused at the broker until it catches up, so one
+//! slow partition holds neither the others nor unbounded memory.
 
-use futures::FutureExt as _;
-use rdkafka::error::KafkaError;
-use rdkafka::types::RDKafkaErrorCode;
-use runtime::Backoff;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, Message as _, OwnedHeaders};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::TopicPartitionList;
+use runtime::Backoff;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{ConsumerMetrics, Producer, PwContext};
@@ -20,72 +31,111 @@ pub use rdkafka::message::OwnedMessage as Message;
 /// stays under the broker's message size limit.
 const MAX_DEAD_LETTER_PAYLOAD: usize = 512 * 1024;
 
-/// Why a message could not be handled.
+/// Pause after an error event of the consumer, so a stream of them cannot spin.
+const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
+
+/// A partition is paused at the broker once this many batches wait for its worker.
+const QUEUED_BATCHES: usize = 4;
+
+/// One decoded message of a partition's batch.
 #[derive(Debug)]
-pub enum Failure {
-    /// The message itself is bad (undecodable, invalid): retrying cannot help. It goes to the
-    /// dead-letter topic and the partition moves on.
-    Invalid { class: &'static str, reason: String },
-    /// Something the message needs is unavailable (broker, database): retry the same message.
-    Transient(anyhow::Error),
+pub struct Record<E> {
+    /// The decoded event.
+    pub event: E,
+    message: Message,
 }
 
-impl Failure {
-    /// A poison message of the given class.
-    pub fn invalid(class: &'static str, reason: impl ToString) -> Self {
-        Self::Invalid {
+impl<E> Record<E> {
+    /// The message's key, if it has one.
+    pub fn key(&self) -> Option<&[u8]> {
+        self.message.key()
+    }
+
+    /// The message's offset in its partition.
+    pub fn offset(&self) -> i64 {
+        self.message.offset()
+    }
+
+    /// The message's topic.
+    pub fn topic(&self) -> &str {
+        self.message.topic()
+    }
+
+    /// A refusal of this record: it goes to the dead-letter topic with `reason`.
+    pub fn reject(&self, class: &'static str, reason: impl ToString) -> Rejection {
+        Rejection {
+            offset: self.offset(),
             class,
             reason: reason.to_string(),
         }
     }
 }
 
-impl From<KafkaError> for Failure {
-    /// A message the broker can never take (too large, malformed) is invalid; anything else may
-    /// pass on a retry.
-    fn from(error: KafkaError) -> Self {
-        let permanent = matches!(
-            error.rdkafka_error_code(),
-            Some(
-                RDKafkaErrorCode::MessageSizeTooLarge
-                    | RDKafkaErrorCode::InvalidRecord
-                    | RDKafkaErrorCode::InvalidMessageSize
-                    | RDKafkaErrorCode::MessageBatchTooLarge
-            )
-        );
-        if permanent {
-            Self::invalid("produce", error)
-        } else {
-            Self::Transient(error.into())
-        }
-    }
+/// A record the handler refuses: retrying cannot help (it is invalid, or the broker can never
+/// take what it produces). It goes to the dead-letter topic and the partition moves on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub offset: i64,
+    pub class: &'static str,
+    pub reason: String,
 }
 
-impl From<anyhow::Error> for Failure {
-    fn from(error: anyhow::Error) -> Self {
-        Self::Transient(error)
-    }
+/// What a consuming stage does with each partition's batch.
+pub trait BatchHandler: Send + Sync + 'static {
+    /// The event type of the input topic.
+    type Event: events::Event + Send + Sync + 'static;
+
+    /// Handles one partition's batch, in offset order. `Ok` means every effect of the batch is
+    /// durable (its database work committed, its outputs acknowledged by the broker) but for the
+    /// records it returns as rejected; `Err` is a transient failure (broker or database away),
+    /// and the whole batch is handled again after a back-off, so the work must be idempotent.
+    fn handle(
+        &self,
+        batch: &[Record<Self::Event>],
+    ) -> impl Future<Output = anyhow::Result<Vec<Rejection>>> + Send;
 }
 
-/// What a consumer loop does with each message.
-///
-/// The messages of one partition are handled one after the other, in order; different
-/// partitions concurrently.
-pub trait Handler: Send + Sync {
-    /// Handles one message; `Ok` means its effects are durable.
-    fn handle(&self, message: &Message) -> impl Future<Output = Result<(), Failure>> + Send;
+/// Whether a produce error is permanent: the broker can never take the message (too large,
+/// malformed). Anything else may pass on a retry.
+pub fn is_permanent(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+                | RDKafkaErrorCode::InvalidRecord
+                | RDKafkaErrorCode::InvalidMessageSize
+                | RDKafkaErrorCode::MessageBatchTooLarge
+        )
+    )
 }
 
-/// Runs `handler` over the consumer's messages until `shutdown` is cancelled.
-///
-/// Pause after an error event of the consumer, so a stream of them cannot spin.
-const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
+/// What the partition workers share.
+struct Spine<H> {
+    consumer: StreamConsumer<PwContext>,
+    producer: Producer,
+    service: &'static str,
+    handler: H,
+    max_batch: usize,
+    metrics: ConsumerMetrics,
+    shutdown: CancellationToken,
+}
 
-/// Takes what is already fetched, up to `max_batch` messages, handles each partition's share in
-/// order and the partitions concurrently, and stores each partition's offset once its messages
-/// succeeded or were dead-lettered. `service` names
-/// the service in dead-letter records.
-pub async fn consume<H: Handler>(
+/// A partition's queue between the reading task and its worker.
+struct Queue {
+    sender: mpsc::UnboundedSender<Message>,
+    state: Arc<QueueState>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    queued: AtomicUsize,
+    paused: AtomicBool,
+}
+
+/// Runs `handler` over the consumer's messages until `shutdown` is cancelled: each partition's
+/// messages in batches of at most `max_batch`, in order, the partitions independently. `service`
+/// names the service in dead-letter records.
+pub async fn consume<H: BatchHandler>(
     consumer: StreamConsumer<PwContext>,
     producer: Producer,
     service: &'static str,
@@ -94,13 +144,23 @@ pub async fn consume<H: Handler>(
     metrics: ConsumerMetrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let (handler, producer, metrics, shutdown) = (&handler, &producer, &metrics, &shutdown);
+    let spine = Arc::new(Spine {
+        consumer,
+        producer,
+        service,
+        handler,
+        max_batch: max_batch.max(1),
+        metrics,
+        shutdown,
+    });
+    let workers = tokio_util::task::TaskTracker::new();
+    let mut queues: HashMap<(String, i32), Queue> = HashMap::new();
     loop {
         let received = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            received = consumer.recv() => received,
+            _ = spine.shutdown.cancelled() => break,
+            received = spine.consumer.recv() => received,
         };
-        let first = match received {
+        let message = match received {
             Ok(message) => message.detach(),
             Err(error) => {
                 // Client errors (a broker away, all brokers down) arrive as events on the
@@ -110,145 +170,230 @@ pub async fn consume<H: Handler>(
                 // back.
                 tracing::debug!(%error, "kafka consumer event");
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = spine.shutdown.cancelled() => break,
                     _ = tokio::time::sleep(RECEIVE_ERROR_PAUSE) => {}
                 }
                 continue;
             }
         };
-        let mut batch = vec![first];
-        while batch.len() < max_batch.max(1) {
-            match consumer.recv().now_or_never() {
-                Some(Ok(message)) => batch.push(message.detach()),
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "kafka receive failed");
-                    break;
-                }
-                None => break,
-            }
-        }
-        // Partitions in parallel, each partition's messages in order.
-        let partitions = by_partition(batch);
-        let settled = futures::future::join_all(partitions.iter().map(|messages| async move {
-            let mut done = 0;
-            for message in messages {
-                if !handle_until_settled(handler, message, producer, service, metrics, shutdown)
-                    .await
-                {
-                    break;
-                }
-                done += 1;
-            }
-            done
-        }))
-        .await;
-        let mut complete = true;
-        for (messages, done) in partitions.iter().zip(settled) {
-            complete &= done == messages.len();
-            if let Some(last) = done.checked_sub(1).map(|index| &messages[index]) {
-                store_offset(&consumer, last);
-                metrics
-                    .processed
-                    .with_label_values(&[last.topic()])
-                    .inc_by(done as u64);
-            }
-        }
-        if !complete {
-            // Shutting down in the middle of retries: what settled is stored, the rest is
-            // handled again by the next owner of the partitions.
+        let (topic, partition) = (message.topic().to_owned(), message.partition());
+        let queue = queues.entry((topic.clone(), partition)).or_insert_with(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            let state = Arc::new(QueueState::default());
+            workers.spawn(work(
+                spine.clone(),
+                topic.clone(),
+                partition,
+                receiver,
+                state.clone(),
+            ));
+            Queue { sender, state }
+        });
+        let queued = queue.state.queued.fetch_add(1, Ordering::AcqRel) + 1;
+        if queue.sender.send(message).is_err() {
+            // The worker ended: shutdown is under way.
             break;
         }
+        if queued > QUEUED_BATCHES * spine.max_batch
+            && queue
+                .state
+                .paused
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            set_paused(&spine.consumer, &topic, partition, true);
+        }
     }
+    drop(queues);
+    workers.close();
+    workers.wait().await;
     // Committing and closing wait on the broker: keep them off the runtime's threads.
+    let spine = Arc::into_inner(spine);
     tokio::task::spawn_blocking(move || {
-        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        let Some(spine) = spine else { return };
+        if let Err(error) = spine.consumer.commit_consumer_state(CommitMode::Sync) {
             // Nothing was stored since the last commit, or the group is gone; the next owner
             // of the partitions resumes from the last committed offset either way.
             tracing::debug!(%error, "final commit skipped");
         }
-        drop(consumer);
     })
     .await?;
     Ok(())
 }
 
-/// Splits a batch by topic and partition, keeping the fetch order within each.
-fn by_partition(batch: Vec<Message>) -> Vec<Vec<Message>> {
-    let mut partitions: Vec<Vec<Message>> = Vec::new();
-    for message in batch {
-        let same = partitions.iter_mut().find(|messages| {
-            messages[0].partition() == message.partition() && messages[0].topic() == message.topic()
-        });
-        match same {
-            Some(messages) => messages.push(message),
-            None => partitions.push(vec![message]),
+/// Pauses or resumes fetching one partition. A partition revoked meanwhile needs neither.
+fn set_paused(consumer: &StreamConsumer<PwContext>, topic: &str, partition: i32, pause: bool) {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    let result = if pause {
+        consumer.pause(&list)
+    } else {
+        consumer.resume(&list)
+    };
+    match result {
+        Ok(()) => tracing::debug!(topic, partition, pause, "partition fetching changed"),
+        Err(error) => {
+            tracing::info!(topic, partition, pause, %error, "partition not paused or resumed")
         }
     }
-    partitions
 }
 
-/// Stores the offset after `message`; a partition revoked meanwhile is skipped, its next owner
+/// The worker of one partition: batches until the queue closes or shutdown comes.
+async fn work<H: BatchHandler>(
+    spine: Arc<Spine<H>>,
+    topic: String,
+    partition: i32,
+    mut receiver: mpsc::UnboundedReceiver<Message>,
+    state: Arc<QueueState>,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            _ = spine.shutdown.cancelled() => return,
+            message = receiver.recv() => match message {
+                Some(message) => message,
+                None => return,
+            },
+        };
+        let mut batch = vec![first];
+        while batch.len() < spine.max_batch {
+            match receiver.try_recv() {
+                Ok(message) => batch.push(message),
+                Err(_) => break,
+            }
+        }
+        state.queued.fetch_sub(batch.len(), Ordering::AcqRel);
+        let Some(last) = batch.last().map(|message| message.offset()) else {
+            continue;
+        };
+        let count = batch.len();
+        if !settle(&spine, batch).await {
+            // Shutting down in the middle of retries: the next owner of the partition handles
+            // the batch again.
+            return;
+        }
+        store_offset(&spine.consumer, &topic, partition, last);
+        spine
+            .metrics
+            .processed
+            .with_label_values(&[topic.as_str()])
+            .inc_by(count as u64);
+        if state.queued.load(Ordering::Acquire) <= QUEUED_BATCHES * spine.max_batch / 2
+            && state
+                .paused
+                .compare_exchange(true, false, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            set_paused(&spine.consumer, &topic, partition, false);
+        }
+    }
+}
+
+/// Decodes a batch, hands it to the handler until it succeeds, and dead-letters what did not
+/// decode or was refused. False when shutdown came first.
+async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool {
+    let mut records = Vec::with_capacity(batch.len());
+    let mut poison = Vec::new();
+    for message in batch {
+        match events::decode::<H::Event>(message.payload().unwrap_or_default()) {
+            Ok(event) => records.push(Record { event, message }),
+            Err(error) => poison.push((message, "decode", error.to_string())),
+        }
+    }
+    let mut backoff = Backoff::default();
+    let rejected = loop {
+        if records.is_empty() {
+            break Vec::new();
+        }
+        match spine.handler.handle(&records).await {
+            Ok(rejected) => break rejected,
+            Err(error) => {
+                let topic = records[0].topic().to_owned();
+                spine.metrics.retries.with_label_values(&[&topic]).inc();
+                tracing::warn!(
+                    topic,
+                    partition = records[0].message.partition(),
+                    first_offset = records[0].offset(),
+                    messages = records.len(),
+                    error = format!("{error:#}"),
+                    "transient failure, retrying the batch"
+                );
+                if backoff.wait(&spine.shutdown).await {
+                    return false;
+                }
+            }
+        }
+    };
+    let mut by_offset: HashMap<i64, Message> = records
+        .into_iter()
+        .map(|record| (record.offset(), record.message))
+        .collect();
+    for rejection in rejected {
+        if let Some(message) = by_offset.remove(&rejection.offset) {
+            poison.push((message, rejection.class, rejection.reason));
+        }
+    }
+    dead_letter_all(spine, poison).await
+}
+
+/// Dead-letters the messages, all in flight at once, retrying those the broker did not take.
+/// False when shutdown came first.
+async fn dead_letter_all<H>(
+    spine: &Spine<H>,
+    mut poison: Vec<(Message, &'static str, String)>,
+) -> bool {
+    let mut backoff = Backoff::default();
+    while !poison.is_empty() {
+        for (message, class, reason) in &poison {
+            tracing::warn!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                error_class = *class,
+                reason,
+                "dead-lettering invalid message"
+            );
+        }
+        let sends = poison.iter().map(|(message, class, reason)| {
+            dead_letter(&spine.producer, message, spine.service, class, reason)
+        });
+        let results = futures::future::join_all(sends).await;
+        let mut failed = Vec::new();
+        for ((message, class, reason), result) in poison.into_iter().zip(results) {
+            match result {
+                Ok(()) => spine
+                    .metrics
+                    .dead_lettered
+                    .with_label_values(&[message.topic(), class])
+                    .inc(),
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "dead letter not sent, retrying"
+                    );
+                    failed.push((message, class, reason));
+                }
+            }
+        }
+        poison = failed;
+        if !poison.is_empty() && backoff.wait(&spine.shutdown).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Stores the offset after `offset`; a partition revoked meanwhile is skipped, its next owner
 /// handles the message again.
-fn store_offset(consumer: &StreamConsumer<PwContext>, message: &Message) {
-    if let Err(error) =
-        consumer.store_offset(message.topic(), message.partition(), message.offset())
-    {
+fn store_offset(consumer: &StreamConsumer<PwContext>, topic: &str, partition: i32, offset: i64) {
+    if let Err(error) = consumer.store_offset(topic, partition, offset) {
         tracing::info!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
+            topic,
+            partition,
+            offset,
             %error,
             "offset not stored, the partition was revoked"
         );
-    }
-}
-
-/// Handles one message until it succeeded or was dead-lettered (true), or shutdown came (false).
-async fn handle_until_settled<H: Handler>(
-    handler: &H,
-    message: &Message,
-    producer: &Producer,
-    service: &'static str,
-    metrics: &ConsumerMetrics,
-    shutdown: &CancellationToken,
-) -> bool {
-    let mut backoff = Backoff::default();
-    loop {
-        let outcome = match handler.handle(message).await {
-            Ok(()) => return true,
-            Err(Failure::Invalid { class, reason }) => {
-                tracing::warn!(
-                    topic = message.topic(),
-                    partition = message.partition(),
-                    offset = message.offset(),
-                    error_class = class,
-                    reason,
-                    "dead-lettering invalid message"
-                );
-                match dead_letter(producer, message, service, class, &reason).await {
-                    Ok(()) => {
-                        metrics
-                            .dead_lettered
-                            .with_label_values(&[message.topic(), class])
-                            .inc();
-                        return true;
-                    }
-                    Err(error) => error,
-                }
-            }
-            Err(Failure::Transient(error)) => error,
-        };
-        metrics.retries.with_label_values(&[message.topic()]).inc();
-        tracing::warn!(
-            topic = message.topic(),
-            partition = message.partition(),
-            offset = message.offset(),
-            error = format!("{outcome:#}"),
-            "transient failure, retrying"
-        );
-        if backoff.wait(shutdown).await {
-            return false;
-        }
     }
 }
 

@@ -12,7 +12,7 @@ mod tail;
 mod topics;
 
 pub use client::{KafkaArgs, PwContext};
-pub use consume::{consume, Failure, Handler, Message};
+pub use consume::{consume, is_permanent, BatchHandler, Message, Record, Rejection};
 pub use embedded::EmbeddedBroker;
 pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;

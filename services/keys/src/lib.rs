@@ -7,6 +7,7 @@
 //! revoked key is refused at once and a rotated key (a new hash) is verified afresh.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -95,6 +96,11 @@ struct VerifierInner {
     pepper: [u8; 32],
     /// Key id -> (stored hash it was verified against, fingerprint of the secret).
     verified: Mutex<HashMap<String, (String, [u8; 32])>>,
+    /// Key id -> the turn to run Argon2 for it: one verification of a key at a time, so a burst
+    /// of first requests with one key runs it once and the others find the key remembered.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Argon2 verifications run so far.
+    argon2_runs: AtomicU64,
 }
 
 impl Default for Verifier {
@@ -105,6 +111,8 @@ impl Default for Verifier {
             inner: Arc::new(VerifierInner {
                 pepper,
                 verified: Mutex::new(HashMap::new()),
+                turns: Mutex::new(HashMap::new()),
+                argon2_runs: AtomicU64::new(0),
             }),
         }
     }
@@ -118,6 +126,23 @@ impl Verifier {
         if let Some(known) = self.remembered(key_id, stored_hash) {
             return bool::from(known.ct_eq(&fingerprint));
         }
+        let turn = {
+            let mut turns = self
+                .inner
+                .turns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if turns.len() >= REMEMBERED_KEYS {
+                turns.clear();
+            }
+            turns.entry(key_id.to_owned()).or_default().clone()
+        };
+        let _turn = turn.lock().await;
+        // Verified meanwhile by the request whose turn it was.
+        if let Some(known) = self.remembered(key_id, stored_hash) {
+            return bool::from(known.ct_eq(&fingerprint));
+        }
+        self.inner.argon2_runs.fetch_add(1, Ordering::Relaxed);
         let (secret, stored) = (secret.to_owned(), stored_hash.to_owned());
         let valid = tokio::task::spawn_blocking(move || verify(&secret, &stored))
             .await
@@ -130,6 +155,11 @@ impl Verifier {
             verified.insert(key_id.to_owned(), (stored_hash.to_owned(), fingerprint));
         }
         valid
+    }
+
+    /// How many times Argon2 ran: once per key and process while its secret is right.
+    pub fn argon2_runs(&self) -> u64 {
+        self.inner.argon2_runs.load(Ordering::Relaxed)
     }
 
     fn remembered(&self, key_id: &str, stored_hash: &str) -> Option<[u8; 32]> {
@@ -216,5 +246,19 @@ mod tests {
         let other = generate();
         assert!(verifier.remembered(key_id, &other.secret_hash).is_none());
         assert!(!verifier.verify(key_id, secret, &other.secret_hash).await);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_first_requests_with_one_key_runs_argon2_once() {
+        let verifier = Verifier::default();
+        let key = generate();
+        let (key_id, secret) = split(&key.token).expect("well formed");
+        let burst = (0..16).map(|_| verifier.verify(key_id, secret, &key.secret_hash));
+        let results = futures::future::join_all(burst).await;
+        assert!(results.iter().all(|valid| *valid));
+        assert_eq!(verifier.argon2_runs(), 1);
+        // A wrong secret for the remembered key costs no Argon2 run at all.
+        assert!(!verifier.verify(key_id, "wrong", &key.secret_hash).await);
+        assert_eq!(verifier.argon2_runs(), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use events::{Finding, OrderReport};
 use indicators::{Case, PartyKey, Purchase, RuleSet, RuleSets, Threshold, WatchedParty};
-use store::{Store, StoreError};
+use store::{Buyer, Store, StoreError};
 
 use crate::engine::Engine;
 use crate::screen::Assessment;
@@ -13,6 +13,8 @@ use crate::screen::Assessment;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Most earlier purchases of one buyer looked at; the newest are kept.
 const HISTORY_LIMIT: i64 = 5_000;
+/// Purchases read beyond the limit, for the order's own that are left out.
+const HISTORY_MARGIN: i64 = 64;
 
 /// What the rules look at besides the order, loaded from the store.
 #[derive(Debug, Clone)]
@@ -64,6 +66,15 @@ pub enum Mode {
     ReadOnly,
 }
 
+/// An order with findings whose indicators are to be weighed.
+#[derive(Debug, Clone, Copy)]
+pub struct Order<'a> {
+    pub report: &'a OrderReport,
+    pub findings: &'a [Finding],
+    /// Days of the buyer's history the rules in force for the order look at.
+    pub history_days: u32,
+}
+
 /// Loads what the rules need for an order with findings: the buyer (recognised, or created
 /// when `mode` records), its purchases before the order within `history_days`, and the
 /// watched parties of its country. Records the order's own purchases when `mode` says so.
@@ -75,50 +86,137 @@ pub async fn load(
     history_days: u32,
     mode: Mode,
 ) -> Result<Loaded, StoreError> {
-    let purchases = indicators::purchases(report, findings);
-    let customer = &report.customer;
-    let keys = PartyKey::of(
-        &customer.country,
-        &customer.name,
-        customer.registration_number.as_deref(),
-    );
-    let party = match mode {
-        Mode::Record => Some(
-            store
-                .resolve_party(&keys, &customer.name, report.submitted_at)
-                .await?,
-        ),
-        Mode::ReadOnly => store.find_party(&keys).await?,
+    let order = Order {
+        report,
+        findings,
+        history_days,
     };
-    let (party_id, party_rule) = party
-        .map(|party| (party.party_id, party.rule))
-        .unwrap_or_else(|| (String::new(), "new party".to_owned()));
-    let history = if party_id.is_empty() {
-        Vec::new()
-    } else {
-        let since = report.submitted_at - i64::from(history_days) * MICROS_PER_DAY;
-        store
-            .party_history(
-                &party_id,
-                since,
-                report.submitted_at,
-                &report.report_id,
-                HISTORY_LIMIT,
-            )
-            .await?
-    };
-    let watched = store
-        .watched_parties(&customer.country)
-        .await?
-        .into_iter()
-        .map(|(_, party)| party)
+    let mut loaded = load_batch(store, engine, &[order], mode).await?;
+    loaded
+        .pop()
+        .ok_or_else(|| StoreError::Conflict("an order without a result".into()))
+}
+
+/// Loads what the rules need for a batch of orders, in their order, with one read of each kind
+/// for the whole batch: the buyers recognised together, their histories, the watched parties
+/// of their countries and the authorities' confirmations. An order sees the purchases of the
+/// orders before it in the batch as if they had been recorded one after the other. Records the
+/// batch's purchases in one statement when `mode` says so.
+pub async fn load_batch(
+    store: &Store,
+    engine: &Engine,
+    orders: &[Order<'_>],
+    mode: Mode,
+) -> Result<Vec<Loaded>, StoreError> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let buyers: Vec<Buyer> = orders
+        .iter()
+        .map(|order| {
+            let customer = &order.report.customer;
+            Buyer {
+                keys: PartyKey::of(
+                    &customer.country,
+                    &customer.name,
+                    customer.registration_number.as_deref(),
+                ),
+                name: customer.name.clone(),
+                at: order.report.submitted_at,
+            }
+        })
         .collect();
-    let confirmed = if party_id.is_empty() {
-        Vec::new()
-    } else {
-        store
-            .party_confirmed_suspicious(&party_id)
+    let parties: Vec<(String, String)> = match mode {
+        Mode::Record => store
+            .resolve_parties(&buyers)
             .await?
+            .into_iter()
+            .map(|party| (party.party_id, party.rule))
+            .collect(),
+        Mode::ReadOnly => {
+            let mut found = Vec::with_capacity(buyers.len());
+            for buyer in &buyers {
+                found.push(match store.find_party(&buyer.keys).await? {
+                    Some(party) => (party.party_id, party.rule),
+                    None => (String::new(), "new party".to_owned()),
+                });
+            }
+            found
+        }
+    };
+    let known: Vec<&str> = parties
+        .iter()
+        .map(|(party_id, _)| party_id.as_str())
+        .filter(|party_id| !party_id.is_empty())
+        .collect();
+    let since = orders
+        .iter()
+        .map(|order| order.report.submitted_at - i64::from(order.history_days) * MICROS_PER_DAY)
+        .min()
+        .unwrap_or(0);
+    let until = orders
+        .iter()
+        .map(|order| order.report.submitted_at)
+        .max()
+        .unwrap_or(0);
+    let (histories, confirmations) = if known.is_empty() {
+        Default::default()
+    } else {
+        // The margin leaves room for the purchases of the order itself, which do not count.
+        (
+            store
+                .party_histories(&known, since, until, HISTORY_LIMIT + HISTORY_MARGIN)
+                .await?,
+            store.parties_confirmed_suspicious(&known).await?,
+        )
+    };
+    let countries: Vec<&str> = orders
+        .iter()
+        .map(|order| order.report.customer.country.as_str())
+        .collect();
+    let watched = store.watched_parties_in(&countries).await?;
+
+    let mut loaded = Vec::with_capacity(orders.len());
+    // The purchases of the batch so far, by party: not recorded yet when the history was read.
+    let mut earlier: BTreeMap<&str, Vec<Purchase>> = BTreeMap::new();
+    for (order, (party_id, party_rule)) in orders.iter().zip(&parties) {
+        let report = order.report;
+        let purchases = indicators::purchases(report, order.findings);
+        let since = report.submitted_at - i64::from(order.history_days) * MICROS_PER_DAY;
+        let in_window = |purchase: &&Purchase| {
+            purchase.report_id != report.report_id
+                && purchase.at >= since
+                && purchase.at <= report.submitted_at
+        };
+        let history = if party_id.is_empty() {
+            Vec::new()
+        } else {
+            let stored = histories.get(party_id.as_str()).into_iter().flatten();
+            let batch = earlier.get(party_id.as_str()).into_iter().flatten();
+            let mut history: Vec<Purchase> = Vec::new();
+            for purchase in batch.filter(in_window).chain(stored.filter(in_window)) {
+                // A batch handled again finds its own purchases recorded already.
+                let seen = history.iter().any(|other| {
+                    other.report_id == purchase.report_id
+                        && other.line_number == purchase.line_number
+                        && other.substance_id == purchase.substance_id
+                });
+                if !seen {
+                    history.push(purchase.clone());
+                }
+            }
+            history.sort_by_key(|purchase| std::cmp::Reverse(purchase.at));
+            history.truncate(HISTORY_LIMIT as usize);
+            history
+        };
+        let country = report.customer.country.as_str();
+        let watched = watched
+            .iter()
+            .filter(|party| party.country == country)
+            .cloned()
+            .collect();
+        let confirmed = confirmations
+            .get(party_id.as_str())
             .filter(|feedback| feedback.recorded_at <= report.submitted_at)
             .map(|feedback| {
                 let day = chrono::DateTime::from_timestamp_micros(feedback.recorded_at)
@@ -129,21 +227,38 @@ pub async fn load(
                     feedback.alert_id, feedback.country
                 )]
             })
-            .unwrap_or_default()
-    };
-    if mode == Mode::Record && !party_id.is_empty() {
-        store.record_purchases(&party_id, &purchases).await?;
+            .unwrap_or_default();
+        if !party_id.is_empty() {
+            earlier
+                .entry(party_id.as_str())
+                .or_default()
+                .extend(purchases.iter().cloned());
+        }
+        let thresholds = us_thresholds(engine, &purchases);
+        loaded.push(Loaded {
+            purchases,
+            party_id: party_id.clone(),
+            party_rule: party_rule.clone(),
+            history,
+            watched,
+            confirmed,
+            thresholds,
+        });
     }
-    let thresholds = us_thresholds(engine, &purchases);
-    Ok(Loaded {
-        purchases,
-        party_id,
-        party_rule,
-        history,
-        watched,
-        confirmed,
-        thresholds,
-    })
+    if mode == Mode::Record {
+        let bought: Vec<(&str, &Purchase)> = loaded
+            .iter()
+            .filter(|loaded| !loaded.party_id.is_empty())
+            .flat_map(|loaded| {
+                loaded
+                    .purchases
+                    .iter()
+                    .map(|purchase| (loaded.party_id.as_str(), purchase))
+            })
+            .collect();
+        store.record_purchase_batch(&bought).await?;
+    }
+    Ok(loaded)
 }
 
 /// The 21 CFR 1310.04 threshold of each purchased substance in the unit it was bought in.

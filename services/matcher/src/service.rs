@@ -3,18 +3,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use events::{topics, OrderReport};
-use kafka::{Failure, Handler, KafkaMessage as _, Message, Producer};
+use events::{topics, Finding, OrderReport};
+use kafka::{BatchHandler, Producer, Record, Rejection};
 
 use indicators::RuleSets;
 use store::Store;
 
-use crate::assess;
+use crate::assess::{self, Order};
 use crate::metrics::Metrics;
 use crate::reload::SharedEngine;
-use crate::screen::{conclude, report_findings, Assessment};
+use crate::screen::{conclude, report_findings, Assessment, Screening};
 
-/// Reports with more lines are screened on a blocking thread.
+/// Batches with more lines are screened on a blocking thread.
 const INLINE_LINES: usize = 50;
 
 /// Screens each report, weighs its indicators and publishes what it produced.
@@ -26,97 +26,184 @@ pub struct ScreenReports {
     pub metrics: Metrics,
 }
 
-impl Handler for ScreenReports {
-    async fn handle(&self, message: &Message) -> Result<(), Failure> {
-        let report: OrderReport = events::decode(message.payload().unwrap_or_default())
-            .map_err(|error| Failure::invalid("decode", error))?;
-        if report.lines.is_empty() {
-            return Err(Failure::invalid("invalid", "report has no lines"));
-        }
+impl BatchHandler for ScreenReports {
+    type Event = OrderReport;
+
+    /// Screens the batch, weighs the indicators of the reports with findings with one read and
+    /// one write of the buyers' histories for the whole batch, then sends every alert, and
+    /// once they are acknowledged every screening result.
+    async fn handle(&self, batch: &[Record<OrderReport>]) -> anyhow::Result<Vec<Rejection>> {
         let started = Instant::now();
-        // The version in use when the report arrived screens all of it.
+        let mut rejected = Vec::new();
+        let reports: Vec<&Record<OrderReport>> = batch
+            .iter()
+            .filter(|record| {
+                if record.event.lines.is_empty() {
+                    rejected.push(record.reject("invalid", "report has no lines"));
+                    return false;
+                }
+                true
+            })
+            .collect();
+        // The version in use when the batch arrived screens all of it.
         let engine = self.engine.load_full();
-        let report = Arc::new(report);
-        let findings = if report.lines.len() > INLINE_LINES {
-            // Long reports take more than a fraction of a millisecond: off the async threads.
-            let (engine, report) = (engine.clone(), report.clone());
-            tokio::task::spawn_blocking(move || report_findings(&engine, &report))
-                .await
-                .map_err(|error| Failure::Transient(error.into()))?
+        let lines: usize = reports.iter().map(|record| record.event.lines.len()).sum();
+        let findings: Vec<Vec<Finding>> = if lines > INLINE_LINES {
+            // A batch takes more than a fraction of a millisecond: off the async threads.
+            let owned: Vec<OrderReport> =
+                reports.iter().map(|record| record.event.clone()).collect();
+            let engine = engine.clone();
+            tokio::task::spawn_blocking(move || {
+                owned
+                    .iter()
+                    .map(|report| report_findings(&engine, report))
+                    .collect()
+            })
+            .await?
         } else {
-            report_findings(&engine, &report)
+            reports
+                .iter()
+                .map(|record| report_findings(&engine, &record.event))
+                .collect()
         };
-        // The rules in force on the day the report was accepted judge it, also when it is
+        // The rules in force on the day a report was accepted judge it, also when it is
         // screened again later.
-        let rules = self.rules.at(report.submitted_at);
-        let assessment = if findings.is_empty() {
-            Assessment::identification_only(rules)
-        } else {
-            assess::load(
-                &self.store,
-                &engine,
-                &report,
-                &findings,
-                rules.history_days,
-                assess::Mode::Record,
-            )
-            .await
-            .map_err(|error| Failure::Transient(error.into()))?
-            .assess(&report, &findings, rules)
-        };
-        for hit in &assessment.hits {
-            self.metrics
-                .indicators
-                .with_label_values(&[hit.indicator_id.as_str()])
-                .inc();
+        let rules: Vec<_> = reports
+            .iter()
+            .map(|record| self.rules.at(record.event.submitted_at))
+            .collect();
+        let orders: Vec<Order<'_>> = reports
+            .iter()
+            .zip(&findings)
+            .zip(&rules)
+            .filter(|((_, findings), _)| !findings.is_empty())
+            .map(|((record, findings), rules)| Order {
+                report: &record.event,
+                findings,
+                history_days: rules.history_days,
+            })
+            .collect();
+        let mut loaded = assess::load_batch(&self.store, &engine, &orders, assess::Mode::Record)
+            .await?
+            .into_iter();
+        let mut screenings: Vec<(&Record<OrderReport>, Screening)> =
+            Vec::with_capacity(reports.len());
+        for ((record, findings), rules) in reports.iter().zip(findings).zip(&rules) {
+            let report = &record.event;
+            let assessment = if findings.is_empty() {
+                Assessment::identification_only(rules)
+            } else {
+                match loaded.next() {
+                    Some(loaded) => loaded.assess(report, &findings, rules),
+                    None => anyhow::bail!("no indicators loaded for report {}", report.report_id),
+                }
+            };
+            for hit in &assessment.hits {
+                self.metrics
+                    .indicators
+                    .with_label_values(&[hit.indicator_id.as_str()])
+                    .inc();
+            }
+            let screening = conclude(&engine, report, findings, &assessment, events::now_micros());
+            screenings.push((record, screening));
         }
-        let screening = conclude(
-            &engine,
-            &report,
-            findings,
-            &assessment,
-            events::now_micros(),
-        );
         self.metrics
             .screen_seconds
             .observe(started.elapsed().as_secs_f64());
 
-        let key = message.key().unwrap_or(report.report_id.as_bytes());
-        // The alert goes first: once the screening result is out, the report counts as screened.
-        if let Some(alert) = &screening.alert {
-            let payload =
-                events::encode(alert).map_err(|error| Failure::invalid("encode", error))?;
-            self.producer
-                .send(topics::ALERTS_DETECTED, key, &payload, None)
-                .await
-                .map_err(Failure::from)?;
-        }
-        let payload =
-            events::encode(&screening.result).map_err(|error| Failure::invalid("encode", error))?;
-        self.producer
-            .send(topics::ORDERS_SCREENED, key, &payload, None)
-            .await
-            .map_err(Failure::from)?;
-
-        let outcome = screening.result.outcome.as_str();
-        self.metrics.screened.with_label_values(&[outcome]).inc();
-        for finding in &screening.result.findings {
-            if let Some(first) = finding.classifications.first() {
-                self.metrics
-                    .findings
-                    .with_label_values(&[first.regime.as_str()])
-                    .inc();
+        // The alerts go first: once a screening result is out, its report counts as screened.
+        let mut alerts = Vec::new();
+        let mut results = Vec::new();
+        for (record, screening) in &screenings {
+            let key = record
+                .key()
+                .unwrap_or(record.event.report_id.as_bytes())
+                .to_vec();
+            let result = events::encode(&screening.result);
+            let alert = screening.alert.as_ref().map(events::encode).transpose();
+            match (alert, result) {
+                (Ok(alert), Ok(result)) => {
+                    if let Some(alert) = alert {
+                        alerts.push((record.offset(), key.clone(), alert));
+                    }
+                    results.push((record.offset(), key, result));
+                }
+                (Err(error), _) | (_, Err(error)) => rejected.push(record.reject("encode", error)),
             }
         }
-        self.metrics
-            .submit_to_screen_seconds
-            .observe(events::seconds_since(report.submitted_at));
-        tracing::info!(
-            report_id = report.report_id,
-            outcome,
-            findings = screening.result.findings.len(),
-            "report screened"
-        );
-        Ok(())
+        let refused = self
+            .send_all(topics::ALERTS_DETECTED, &alerts, &mut rejected)
+            .await?;
+        results.retain(|(offset, _, _)| !refused.contains(offset));
+        self.send_all(topics::ORDERS_SCREENED, &results, &mut rejected)
+            .await?;
+
+        for (record, screening) in &screenings {
+            if rejected
+                .iter()
+                .any(|rejection| rejection.offset == record.offset())
+            {
+                continue;
+            }
+            let outcome = screening.result.outcome.as_str();
+            self.metrics.screened.with_label_values(&[outcome]).inc();
+            for finding in &screening.result.findings {
+                if let Some(first) = finding.classifications.first() {
+                    self.metrics
+                        .findings
+                        .with_label_values(&[first.regime.as_str()])
+                        .inc();
+                }
+            }
+            self.metrics
+                .submit_to_screen_seconds
+                .observe(events::seconds_since(record.event.submitted_at));
+            tracing::info!(
+                report_id = record.event.report_id,
+                outcome,
+                findings = screening.result.findings.len(),
+                "report screened"
+            );
+        }
+        Ok(rejected)
+    }
+}
+
+impl ScreenReports {
+    /// Sends the messages (input offset, key, payload) to `topic`, all in flight at once.
+    /// A message the broker can never take rejects its input record; returns those offsets.
+    /// Any other failure fails the batch, after every send has settled.
+    async fn send_all(
+        &self,
+        topic: &str,
+        messages: &[(i64, Vec<u8>, Vec<u8>)],
+        rejected: &mut Vec<Rejection>,
+    ) -> anyhow::Result<Vec<i64>> {
+        let sends = messages
+            .iter()
+            .map(|(_, key, payload)| self.producer.send(topic, key, payload, None));
+        let results = futures::future::join_all(sends).await;
+        let mut refused = Vec::new();
+        let mut transient = None;
+        for ((offset, _, _), result) in messages.iter().zip(results) {
+            match result {
+                Ok(_) => {}
+                Err(error) if kafka::is_permanent(&error) => {
+                    refused.push(*offset);
+                    rejected.push(Rejection {
+                        offset: *offset,
+                        class: "produce",
+                        reason: error.to_string(),
+                    });
+                }
+                Err(error) => transient = Some(error),
+            }
+        }
+        match transient {
+            Some(error) => {
+                Err(anyhow::Error::new(error).context(format!("cannot send to {topic}")))
+            }
+            None => Ok(refused),
+        }
     }
 }

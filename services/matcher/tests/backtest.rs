@@ -9,7 +9,7 @@ use events::{
 };
 use indicators::RuleSets;
 use matcher::{report_findings, Engine, Mode, ReferenceData};
-use store::{NewReport, OutboxMessage, Store};
+use store::{NewReport, Store};
 
 const DAY: i64 = 86_400_000_000;
 /// 2026-11-10T00:00:00Z.
@@ -85,15 +85,10 @@ async fn a_candidate_rule_set_is_compared_without_writing_anything() {
             company_reference: order.company_reference.clone(),
             customer_key: "k".into(),
             payload_sha256: order.report_id.clone(),
-            event: event.clone(),
+            event,
             received_at: order.submitted_at,
         };
-        let message = OutboxMessage {
-            topic: "orders.submitted".into(),
-            key: "k".into(),
-            payload: event,
-        };
-        store.insert_report(&new, &message).await.unwrap();
+        store.insert_report(&new, "orders.submitted").await.unwrap();
         // As the matcher does when it screens the report.
         let findings = report_findings(&engine, order);
         let loaded = matcher::load_assessment(&store, &engine, order, &findings, 400, Mode::Record)

@@ -1,13 +1,13 @@
 //! The consumer of `alerts.detected`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
 use indicators::RuleSets;
-use kafka::{Failure, Handler, KafkaArgs, KafkaMessage as _, Message, Producer};
-use store::{AuthorityAlert, DeliveryRecord, Store};
+use kafka::{BatchHandler, KafkaArgs, Producer, Record, Rejection};
+use store::{Authority, AuthorityAlert, DeliveryRecord, Store};
 
 use crate::jurisdiction::authorities_concerned;
 use crate::metrics::Metrics;
@@ -29,28 +29,216 @@ pub struct RouteAlerts {
     pub rules: Arc<RuleSets>,
 }
 
-impl Handler for RouteAlerts {
-    async fn handle(&self, message: &Message) -> Result<(), Failure> {
-        let mut alert: Alert = events::decode(message.payload().unwrap_or_default())
-            .map_err(|error| Failure::invalid("decode", error))?;
-        let authorities = authorities_concerned(&alert.order);
-        for authority in &authorities {
-            CountryCode::parse(&authority.country)
-                .map_err(|error| Failure::invalid("invalid", error))?;
+/// One authority's copy of an alert in a batch, and what became of it.
+struct Copy<'a> {
+    offset: i64,
+    authority: &'a AuthorityConcerned,
+    alert: Alert,
+    payload: Vec<u8>,
+    record: DeliveryRecord,
+}
+
+impl BatchHandler for RouteAlerts {
+    type Event = Alert;
+
+    /// Delivers a batch of alerts: the directory read once, the ledger read once, every new
+    /// delivery marked in one statement before the sends, all sends in flight together, and
+    /// where each landed recorded in one transaction after them. A failed send never cancels
+    /// its siblings: what landed is recorded before the batch is retried.
+    async fn handle(&self, batch: &[Record<Alert>]) -> anyhow::Result<Vec<Rejection>> {
+        let alerts: Vec<(i64, &Alert)> = batch
+            .iter()
+            .map(|record| (record.offset(), &record.event))
+            .collect();
+        self.route(&alerts).await
+    }
+}
+
+impl RouteAlerts {
+    /// Delivers alerts, each with the offset of the message it came in, to every authority
+    /// concerned, once; returns the alerts refused (invalid, or never accepted by the broker).
+    pub async fn route(&self, batch: &[(i64, &Alert)]) -> anyhow::Result<Vec<Rejection>> {
+        let mut rejected = Vec::new();
+        let directory: HashMap<String, Authority> = self
+            .store
+            .authorities()
+            .await?
+            .into_iter()
+            .map(|authority| (authority.country.clone(), authority))
+            .collect();
+        let mut copies: Vec<Copy<'_>> = Vec::new();
+        let mut planned: HashSet<(String, String)> = HashSet::new();
+        let concerned: Vec<(i64, &Alert, Vec<AuthorityConcerned>)> = batch
+            .iter()
+            .map(|(offset, alert)| (*offset, *alert, authorities_concerned(&alert.order)))
+            .collect();
+        for (offset, alert, authorities) in &concerned {
+            match self.plan(*offset, alert, authorities, &directory) {
+                Ok(planned_copies) => {
+                    for copy in planned_copies {
+                        // The same alert twice in a batch (detected again) is delivered once.
+                        let key = (copy.record.alert_id.clone(), copy.record.country.clone());
+                        if planned.insert(key) {
+                            copies.push(copy);
+                        }
+                    }
+                }
+                Err(rejection) => rejected.push(rejection),
+            }
         }
-        alert.authorities = authorities.clone();
-        // Each authority gets the alert scored with its own weights where its rule set has them,
-        // with what its role calls for, when its preferences accept it.
+
+        let pairs: Vec<(&str, &str)> = copies
+            .iter()
+            .map(|copy| (copy.record.alert_id.as_str(), copy.record.country.as_str()))
+            .collect();
+        let known = self.store.delivery_offsets(&pairs).await?;
+        let mut fresh = Vec::new();
+        let mut to_send = Vec::new();
+        let mut landed = Vec::new();
+        for copy in copies {
+            let key = (copy.record.alert_id.clone(), copy.record.country.clone());
+            match known.get(&key) {
+                // Delivered (a redelivered alert, or one detected again): not sent twice.
+                Some(offset) if *offset >= 0 => {}
+                // An attempt found under way (the router stopped between marking and
+                // recording): sent already, it is recorded; not sent, it is sent.
+                Some(_) => match self
+                    .find_on_topic(&copy.record.topic, &copy.record.alert_id)
+                    .await?
+                {
+                    Some(position) => {
+                        tracing::info!(
+                            alert_id = copy.record.alert_id,
+                            topic = copy.record.topic,
+                            "an interrupted delivery had sent the alert: recording it"
+                        );
+                        landed.push((copy, position));
+                    }
+                    None => to_send.push(copy),
+                },
+                None => {
+                    fresh.push(copy.record.clone());
+                    to_send.push(copy);
+                }
+            }
+        }
+        self.store.begin_deliveries(&fresh).await?;
+        let topics: HashSet<&str> = to_send
+            .iter()
+            .map(|copy| copy.record.topic.as_str())
+            .collect();
+        let unknown: Vec<&str> = topics
+            .into_iter()
+            .filter(|topic| !self.topic_known(topic))
+            .collect();
+        if !unknown.is_empty() {
+            self.kafka.ensure_topics(&unknown).await?;
+            let mut known_topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+            known_topics.extend(unknown.iter().map(|topic| (*topic).to_owned()));
+        }
+        let sends = to_send.iter().map(|copy| {
+            self.producer.send(
+                &copy.record.topic,
+                copy.record.alert_id.as_bytes(),
+                &copy.payload,
+                None,
+            )
+        });
+        let results = futures::future::join_all(sends).await;
+        let mut failure = None;
+        for (copy, result) in to_send.into_iter().zip(results) {
+            match result {
+                Ok(delivered) => landed.push((copy, (delivered.partition, delivered.offset))),
+                Err(error) if kafka::is_permanent(&error) => {
+                    rejected.push(Rejection {
+                        offset: copy.offset,
+                        class: "produce",
+                        reason: error.to_string(),
+                    });
+                }
+                Err(error) => failure = Some(error),
+            }
+        }
+
+        let now = events::now_micros();
+        let mut rows = Vec::with_capacity(landed.len());
+        for (mut copy, (partition, offset)) in landed {
+            copy.record.partition = partition;
+            copy.record.offset = offset;
+            copy.record.delivered_at = now;
+            let alert_json = serde_json::to_string(&copy.alert)?;
+            let stored = AuthorityAlert {
+                seq: 0,
+                country: copy.record.country.clone(),
+                alert_id: copy.alert.alert_id.clone(),
+                report_id: copy.alert.report_id.clone(),
+                party_id: copy.alert.party_id.clone(),
+                severity: copy.alert.severity.as_str().to_owned(),
+                alert_json,
+                delivered_at: now,
+            };
+            rows.push((
+                copy.record,
+                stored,
+                copy.alert.severity,
+                copy.alert.submitted_at,
+                copy.authority,
+            ));
+        }
+        let ledger: Vec<(DeliveryRecord, AuthorityAlert)> = rows
+            .iter()
+            .map(|(record, stored, ..)| (record.clone(), stored.clone()))
+            .collect();
+        self.store.complete_deliveries(&ledger).await?;
+        for (record, _, severity, submitted_at, _) in &rows {
+            self.metrics
+                .delivered
+                .with_label_values(&[record.country.as_str(), severity.as_str()])
+                .inc();
+            self.metrics
+                .submit_to_delivery_seconds
+                .observe(events::seconds_since(*submitted_at));
+            tracing::info!(
+                alert_id = record.alert_id,
+                report_id = record.report_id,
+                topic = record.topic,
+                roles = record.roles,
+                "alert delivered"
+            );
+        }
+        if let Some(error) = failure {
+            return Err(anyhow::Error::new(error).context("cannot deliver to an authority topic"));
+        }
+        Ok(rejected)
+    }
+
+    /// The copies of one alert: each authority concerned gets it scored with its own weights
+    /// where its rule set has them, with what its role calls for, when its preferences accept
+    /// it.
+    fn plan<'a>(
+        &self,
+        offset: i64,
+        alert: &Alert,
+        authorities: &'a [AuthorityConcerned],
+        directory: &HashMap<String, Authority>,
+    ) -> Result<Vec<Copy<'a>>, Rejection> {
+        let reject = |class: &'static str, reason: String| Rejection {
+            offset,
+            class,
+            reason,
+        };
+        for authority in authorities {
+            CountryCode::parse(&authority.country)
+                .map_err(|error| reject("invalid", error.to_string()))?;
+        }
+        let mut alert = alert.clone();
+        alert.authorities = authorities.to_vec();
         let mut copies = Vec::with_capacity(authorities.len());
-        for authority in &authorities {
+        for authority in authorities {
             let scored = scored_for(&alert, &self.rules, &authority.country)
                 .unwrap_or_else(|| alert.clone());
-            let entry = self
-                .store
-                .authority(&authority.country)
-                .await
-                .map_err(anyhow::Error::from)?;
-            if let Some(reason) = entry.as_ref().and_then(|entry| refusal(entry, &scored)) {
+            let entry = directory.get(&authority.country);
+            if let Some(reason) = entry.and_then(|entry| refusal(entry, &scored)) {
                 self.metrics
                     .filtered
                     .with_label_values(&[authority.country.as_str()])
@@ -65,123 +253,28 @@ impl Handler for RouteAlerts {
             }
             let copy = for_roles(&scored, &authority.roles);
             let payload =
-                events::encode(&copy).map_err(|error| Failure::invalid("encode", error))?;
-            copies.push((authority, copy, payload));
-        }
-        // The authorities of one alert are independent: deliver to them concurrently.
-        let deliveries = copies
-            .iter()
-            .map(|(authority, copy, payload)| self.deliver(copy, authority, payload));
-        futures::future::try_join_all(deliveries).await?;
-        Ok(())
-    }
-}
-
-impl RouteAlerts {
-    /// Sends the alert to one authority's topic unless the ledger has it, then records it.
-    ///
-    /// The ledger records the attempt before the send and where the alert landed after it. An
-    /// attempt found under way (the router stopped between the two) is finished by looking for
-    /// the alert on the topic: sent already, it is recorded; not sent, it is sent. So each
-    /// authority receives each alert once, also across a crash.
-    pub async fn deliver(
-        &self,
-        alert: &Alert,
-        authority: &AuthorityConcerned,
-        payload: &[u8],
-    ) -> Result<(), Failure> {
-        let country = authority.country.as_str();
-        let topic = topics::authority(country);
-        let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
-        let mut record = DeliveryRecord {
-            alert_id: alert.alert_id.clone(),
-            country: country.to_owned(),
-            report_id: alert.report_id.clone(),
-            roles: roles.join(","),
-            topic: topic.clone(),
-            partition: -1,
-            offset: -1,
-            delivered_at: events::now_micros(),
-        };
-        let known = self
-            .store
-            .delivery_offset(&alert.alert_id, country)
-            .await
-            .map_err(anyhow::Error::from)?;
-        let found = match known {
-            // Delivered (a redelivered alert, or one detected again): not sent twice.
-            Some(offset) if offset >= 0 => return Ok(()),
-            Some(_) => self.find_on_topic(&topic, &alert.alert_id).await?,
-            None => {
-                self.store
-                    .record_delivery(&record)
-                    .await
-                    .map_err(anyhow::Error::from)?;
-                None
-            }
-        };
-        let (partition, offset) = match found {
-            Some(position) => {
-                tracing::info!(
-                    alert_id = alert.alert_id,
-                    topic,
-                    "an interrupted delivery had sent the alert: recording it"
-                );
-                position
-            }
-            None => {
-                if !self.topic_known(&topic) {
-                    self.kafka.ensure_topics(&[&topic]).await?;
-                    self.topics
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(topic.clone());
-                }
-                let delivered = self
-                    .producer
-                    .send(&topic, alert.alert_id.as_bytes(), payload, None)
-                    .await
-                    .map_err(Failure::from)?;
-                (delivered.partition, delivered.offset)
-            }
-        };
-        record.partition = partition;
-        record.offset = offset;
-        record.delivered_at = events::now_micros();
-        let json =
-            serde_json::to_string(alert).map_err(|error| Failure::invalid("encode", error))?;
-        self.store
-            .record_authority_alert(&AuthorityAlert {
-                seq: 0,
+                events::encode(&copy).map_err(|error| reject("encode", error.to_string()))?;
+            let country = authority.country.as_str();
+            let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
+            let delivery = DeliveryRecord {
+                alert_id: copy.alert_id.clone(),
                 country: country.to_owned(),
-                alert_id: alert.alert_id.clone(),
-                report_id: alert.report_id.clone(),
-                party_id: alert.party_id.clone(),
-                severity: alert.severity.as_str().to_owned(),
-                alert_json: json,
-                delivered_at: record.delivered_at,
-            })
-            .await
-            .map_err(anyhow::Error::from)?;
-        self.store
-            .record_delivery(&record)
-            .await
-            .map_err(anyhow::Error::from)?;
-        self.metrics
-            .delivered
-            .with_label_values(&[country, alert.severity.as_str()])
-            .inc();
-        self.metrics
-            .submit_to_delivery_seconds
-            .observe(events::seconds_since(alert.submitted_at));
-        tracing::info!(
-            alert_id = alert.alert_id,
-            report_id = alert.report_id,
-            topic,
-            roles = record.roles,
-            "alert delivered"
-        );
-        Ok(())
+                report_id: copy.report_id.clone(),
+                roles: roles.join(","),
+                topic: topics::authority(country),
+                partition: -1,
+                offset: -1,
+                delivered_at: events::now_micros(),
+            };
+            copies.push(Copy {
+                offset,
+                authority,
+                alert: copy,
+                payload,
+                record: delivery,
+            });
+        }
+        Ok(copies)
     }
 
     /// Where the alert is on the authority's topic, if an interrupted attempt sent it.
@@ -189,14 +282,12 @@ impl RouteAlerts {
         &self,
         topic: &str,
         alert_id: &str,
-    ) -> Result<Option<(i32, i64)>, Failure> {
+    ) -> anyhow::Result<Option<(i32, i64)>> {
         let (kafka, topic, key) = (self.kafka.clone(), topic.to_owned(), alert_id.to_owned());
         tokio::task::spawn_blocking(move || {
             kafka.find_keyed(&topic, key.as_bytes(), INTERRUPTED_TAIL)
         })
-        .await
-        .map_err(|error| Failure::Transient(error.into()))?
-        .map_err(Failure::Transient)
+        .await?
     }
 
     fn topic_known(&self, topic: &str) -> bool {

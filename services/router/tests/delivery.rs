@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use events::{Alert, AuthorityConcerned, JurisdictionRole};
+use events::Alert;
 use kafka::{KafkaArgs, Producer};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
@@ -91,10 +91,6 @@ async fn an_interrupted_delivery_is_finished_without_a_second_copy() {
         topics: Mutex::new(HashSet::new()),
         rules: Arc::new(indicators::RuleSets::builtin().unwrap()),
     };
-    let authority = AuthorityConcerned {
-        country: "ZA".into(),
-        roles: vec![JurisdictionRole::Domestic],
-    };
     let run = uuid::Uuid::new_v4().simple().to_string();
     let pending = |alert_id: &str| DeliveryRecord {
         alert_id: alert_id.into(),
@@ -115,10 +111,7 @@ async fn an_interrupted_delivery_is_finished_without_a_second_copy() {
         .send(TOPIC, sent.as_bytes(), &payload, None)
         .await
         .unwrap();
-    router
-        .deliver(&alert(&sent), &authority, &payload)
-        .await
-        .unwrap();
+    router.route(&[(0, &alert(&sent))]).await.unwrap();
     assert_eq!(copies(&sent), 1, "not sent a second time");
     assert_eq!(
         store.delivery_offset(&sent, "ZA").await.unwrap(),
@@ -129,24 +122,13 @@ async fn an_interrupted_delivery_is_finished_without_a_second_copy() {
     // Stopped before sending: sent now, once.
     let unsent = format!("unsent-{run}");
     store.record_delivery(&pending(&unsent)).await.unwrap();
-    let payload = events::encode(&alert(&unsent)).unwrap();
-    router
-        .deliver(&alert(&unsent), &authority, &payload)
-        .await
-        .unwrap();
+    router.route(&[(0, &alert(&unsent))]).await.unwrap();
     assert_eq!(copies(&unsent), 1);
 
     // Delivered: a redelivered alert is not sent again.
     let fresh = format!("fresh-{run}");
-    let payload = events::encode(&alert(&fresh)).unwrap();
-    router
-        .deliver(&alert(&fresh), &authority, &payload)
-        .await
-        .unwrap();
-    router
-        .deliver(&alert(&fresh), &authority, &payload)
-        .await
-        .unwrap();
+    router.route(&[(0, &alert(&fresh))]).await.unwrap();
+    router.route(&[(0, &alert(&fresh))]).await.unwrap();
     assert_eq!(copies(&fresh), 1);
     assert!(store.is_delivered(&fresh, "ZA").await.unwrap());
 }

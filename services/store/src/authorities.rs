@@ -280,6 +280,41 @@ impl Store {
         rows.iter().map(feedback_from_row).collect()
     }
 
+    /// The latest "confirmed suspicious" disposition on an earlier alert about each of the
+    /// parties that has one, in one read per few hundred parties.
+    pub async fn parties_confirmed_suspicious(
+        &self,
+        party_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, FeedbackRecord>, StoreError> {
+        let mut unique: Vec<&str> = party_ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut newest = std::collections::HashMap::new();
+        for chunk in unique.chunks(500) {
+            let sql = format!(
+                "SELECT a.party_id, f.alert_id, f.country, f.disposition, f.note, f.author, f.source, f.recorded_at \
+                 FROM feedback f JOIN authority_alerts a ON a.alert_id = f.alert_id AND a.country = f.country \
+                 WHERE f.disposition = 'CONFIRMED_SUSPICIOUS' AND a.party_id IN ({}) \
+                 ORDER BY f.recorded_at DESC",
+                (1..=chunk.len())
+                    .map(|index| format!("${index}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for party_id in chunk {
+                query = query.bind(*party_id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let party_id: String = row.try_get("party_id")?;
+                if let std::collections::hash_map::Entry::Vacant(entry) = newest.entry(party_id) {
+                    entry.insert(feedback_from_row(&row)?);
+                }
+            }
+        }
+        Ok(newest)
+    }
+
     /// The latest "confirmed suspicious" disposition on an earlier alert about the party.
     pub async fn party_confirmed_suspicious(
         &self,

@@ -1,6 +1,11 @@
 use sqlx::Row as _;
 
-use crate::{Store, StoreError};
+use std::collections::HashMap;
+
+use crate::{AuthorityAlert, Store, StoreError};
+
+/// Most rows one multi-row statement carries.
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// An alert delivered to one authority's topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +36,96 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|row| row.try_get("kafka_offset")).transpose()?)
+    }
+
+    /// What the ledger knows of each (alert, country) delivery that it has: the offset it was
+    /// delivered at, or -1 for a delivery under way. One read per few hundred deliveries.
+    pub async fn delivery_offsets(
+        &self,
+        deliveries: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), i64>, StoreError> {
+        let mut known = HashMap::new();
+        for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT alert_id, country, kafka_offset FROM deliveries \
+                 WHERE (alert_id, country) IN (VALUES {})",
+                crate::placeholders(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for (alert_id, country) in chunk {
+                query = query.bind(*alert_id).bind(*country);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                known.insert(
+                    (row.try_get("alert_id")?, row.try_get("country")?),
+                    row.try_get("kafka_offset")?,
+                );
+            }
+        }
+        Ok(known)
+    }
+
+    /// Records that the deliveries begin (their partition and offset -1), one statement per few
+    /// hundred; a delivery the ledger has already stays as it is. Each (alert, country) at most
+    /// once in `deliveries`.
+    pub async fn begin_deliveries(&self, deliveries: &[DeliveryRecord]) -> Result<(), StoreError> {
+        for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO deliveries (alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at) \
+                 VALUES {} ON CONFLICT (alert_id, country) DO NOTHING",
+                crate::placeholders(chunk.len(), 8)
+            );
+            bind_deliveries(sqlx::query(&sql), chunk)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records where the deliveries landed and each authority's copy of its alert, in one
+    /// transaction; a delivery recorded as landed stays as it is. Each (alert, country) at most
+    /// once in `landed`.
+    pub async fn complete_deliveries(
+        &self,
+        landed: &[(DeliveryRecord, AuthorityAlert)],
+    ) -> Result<(), StoreError> {
+        if landed.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in landed.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO authority_alerts (country, alert_id, report_id, party_id, severity, alert_json, delivered_at) \
+                 VALUES {} ON CONFLICT (country, alert_id) DO NOTHING",
+                crate::placeholders(chunk.len(), 7)
+            );
+            let mut query = sqlx::query(&sql);
+            for (_, alert) in chunk {
+                query = query
+                    .bind(&alert.country)
+                    .bind(&alert.alert_id)
+                    .bind(&alert.report_id)
+                    .bind(&alert.party_id)
+                    .bind(&alert.severity)
+                    .bind(&alert.alert_json)
+                    .bind(alert.delivered_at);
+            }
+            query.execute(&mut *tx).await?;
+            let sql = format!(
+                "INSERT INTO deliveries (alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at) \
+                 VALUES {} ON CONFLICT (alert_id, country) DO UPDATE SET \
+                 kafka_partition = excluded.kafka_partition, kafka_offset = excluded.kafka_offset, \
+                 delivered_at = excluded.delivered_at WHERE deliveries.kafka_offset < 0",
+                crate::placeholders(chunk.len(), 8)
+            );
+            let records: Vec<DeliveryRecord> =
+                chunk.iter().map(|(record, _)| record.clone()).collect();
+            bind_deliveries(sqlx::query(&sql), &records)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Whether the alert was delivered to the country's authority.
@@ -90,4 +185,22 @@ impl Store {
             })
             .collect()
     }
+}
+
+fn bind_deliveries<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    deliveries: &'q [DeliveryRecord],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for delivery in deliveries {
+        query = query
+            .bind(&delivery.alert_id)
+            .bind(&delivery.country)
+            .bind(&delivery.report_id)
+            .bind(&delivery.roles)
+            .bind(&delivery.topic)
+            .bind(delivery.partition)
+            .bind(delivery.offset)
+            .bind(delivery.delivered_at);
+    }
+    query
 }

@@ -26,7 +26,7 @@ pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
 pub use overview::{AlertSearch, AuthorityVolume, ReportTrace};
-pub use parties::Party;
+pub use parties::{Buyer, Party};
 pub use pool_metrics::PoolCollector;
 pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};
 pub use screenings::ScreeningRecord;
@@ -138,6 +138,27 @@ impl Store {
     }
 }
 
+/// The placeholders of a multi-row `VALUES` list: `rows` tuples of `columns` parameters each,
+/// numbered from `$1` in the order they are written.
+pub(crate) fn placeholders(rows: usize, columns: usize) -> String {
+    let mut text = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            text.push_str(", ");
+        }
+        text.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * columns + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text
+}
+
 /// The url without its password, for messages.
 pub fn redact(url: &str) -> String {
     // The authority ends at the first '/' after the scheme; the credentials at its last '@'.
@@ -169,6 +190,12 @@ mod tests {
             assert!(!super::StoreError::Database(error).is_refusal());
         }
         assert!(!super::StoreError::Conflict("x".into()).is_refusal());
+    }
+
+    #[test]
+    fn placeholders_are_numbered_in_writing_order() {
+        assert_eq!(super::placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(super::placeholders(1, 1), "($1)");
     }
 
     #[test]

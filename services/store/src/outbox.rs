@@ -23,25 +23,8 @@ pub struct PendingMessage {
 }
 
 impl Store {
-    pub(crate) async fn enqueue(
-        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        message: &OutboxMessage,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO outbox (topic, message_key, payload, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&message.topic)
-        .bind(&message.key)
-        .bind(&message.payload)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
     /// Hands the oldest unpublished messages, in the order they were written, to `publish`, and
-    /// marks published the ids it returns.
+    /// removes the ids it returns from the outbox.
     ///
     /// On PostgreSQL the work runs under a transaction-scoped advisory lock, so among several
     /// ingest instances one publishes at a time and a customer's messages keep their order;
@@ -49,7 +32,6 @@ impl Store {
     pub async fn publish_outbox<F, Fut>(
         &self,
         limit: i64,
-        now: i64,
         publish: F,
     ) -> Result<Option<usize>, StoreError>
     where
@@ -69,7 +51,9 @@ impl Store {
             }
         }
         let rows = sqlx::query(
-            "SELECT id, topic, message_key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT o.id, o.topic, o.message_key, COALESCE(o.payload, r.event) AS payload \
+             FROM outbox o LEFT JOIN reports r ON r.id = o.report_id \
+             WHERE o.published_at IS NULL ORDER BY o.id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&mut *tx)
@@ -93,18 +77,19 @@ impl Store {
         }
         let published = publish(pending).await;
         if !published.is_empty() {
-            let placeholders: Vec<String> = (0..published.len())
-                .map(|index| format!("${}", index + 2))
-                .collect();
-            let sql = format!(
-                "UPDATE outbox SET published_at = $1 WHERE id IN ({})",
-                placeholders.join(", ")
-            );
-            let mut query = sqlx::query(&sql).bind(now);
-            for id in &published {
-                query = query.bind(*id);
+            for chunk in published.chunks(1000) {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|index| format!("${index}")).collect();
+                let sql = format!(
+                    "DELETE FROM outbox WHERE id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await?;
             }
-            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(Some(published.len()))

@@ -1,6 +1,9 @@
 use sqlx::Row as _;
 
-use crate::{OutboxMessage, Store, StoreError};
+use crate::{Store, StoreError};
+
+/// Most rows one multi-row statement carries.
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// An accepted report to store, with the event that announces it.
 #[derive(Debug, Clone)]
@@ -61,61 +64,119 @@ pub struct ReportStatus {
 }
 
 impl Store {
-    /// Stores a report and its outbox message in one transaction, unless the company already
-    /// reported the same reference: then the first receipt is returned and nothing is written.
+    /// Stores a report and queues its event for `topic` in one transaction, unless the company
+    /// already reported the same reference: then the first receipt is returned and nothing is
+    /// written.
     pub async fn insert_report(
         &self,
         report: &NewReport,
-        message: &OutboxMessage,
+        topic: &str,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO reports (id, company_id, company_reference, customer_key, payload_sha256, event, received_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (company_id, company_reference) DO NOTHING",
-        )
-        .bind(&report.id)
-        .bind(&report.company_id)
-        .bind(&report.company_reference)
-        .bind(&report.customer_key)
-        .bind(&report.payload_sha256)
-        .bind(&report.event)
-        .bind(report.received_at)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
-            let existing = self
-                .receipt_by_reference(&report.company_id, &report.company_reference)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::Conflict(format!("report {}", report.company_reference))
-                })?;
-            return Ok(Inserted::Existing(existing));
-        }
-        Self::enqueue(&mut tx, message, report.received_at).await?;
-        tx.commit().await?;
-        Ok(Inserted::New(Receipt {
-            report_id: report.id.clone(),
-            company_reference: report.company_reference.clone(),
-            payload_sha256: report.payload_sha256.clone(),
-            received_at: report.received_at,
-        }))
+        let mut inserted = self
+            .insert_reports(std::slice::from_ref(report), topic)
+            .await?;
+        inserted
+            .pop()
+            .ok_or_else(|| StoreError::Conflict(format!("report {}", report.company_reference)))
     }
 
-    async fn receipt_by_reference(
+    /// Stores a group of reports and queues their events for `topic` in one transaction with
+    /// one statement per table (group commit): each report is new, or the company already
+    /// reported its reference (earlier, or earlier in the group) and the first receipt is
+    /// returned for it. The outbox names the report; the event is stored once, with it.
+    pub async fn insert_reports(
         &self,
-        company_id: &str,
-        reference: &str,
-    ) -> Result<Option<Receipt>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, company_reference, payload_sha256, received_at FROM reports \
-             WHERE company_id = $1 AND company_reference = $2",
-        )
-        .bind(company_id)
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| receipt_from_row(&row)).transpose()
+        reports: &[NewReport],
+        topic: &str,
+    ) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut new_ids = std::collections::HashSet::new();
+        for chunk in reports.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO reports (id, company_id, company_reference, customer_key, payload_sha256, event, received_at) \
+                 VALUES {} ON CONFLICT (company_id, company_reference) DO NOTHING RETURNING id",
+                crate::placeholders(chunk.len(), 7)
+            );
+            let mut query = sqlx::query(&sql);
+            for report in chunk {
+                query = query
+                    .bind(&report.id)
+                    .bind(&report.company_id)
+                    .bind(&report.company_reference)
+                    .bind(&report.customer_key)
+                    .bind(&report.payload_sha256)
+                    .bind(&report.event)
+                    .bind(report.received_at);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                new_ids.insert(row.try_get::<String, _>("id")?);
+            }
+        }
+        let queued: Vec<&NewReport> = reports
+            .iter()
+            .filter(|report| new_ids.contains(&report.id))
+            .collect();
+        for chunk in queued.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO outbox (topic, message_key, report_id, created_at) VALUES {}",
+                crate::placeholders(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for report in chunk {
+                query = query
+                    .bind(topic)
+                    .bind(&report.customer_key)
+                    .bind(&report.id)
+                    .bind(report.received_at);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        // The first receipt of each reference reported again, read in the same transaction so
+        // that a reference used twice in the group finds the first use.
+        let reused: Vec<&NewReport> = reports
+            .iter()
+            .filter(|report| !new_ids.contains(&report.id))
+            .collect();
+        let mut existing = std::collections::HashMap::new();
+        for chunk in reused.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT id, company_id, company_reference, payload_sha256, received_at FROM reports \
+                 WHERE (company_id, company_reference) IN (VALUES {})",
+                crate::placeholders(chunk.len(), 2)
+            );
+            let mut query = sqlx::query(&sql);
+            for report in chunk {
+                query = query
+                    .bind(&report.company_id)
+                    .bind(&report.company_reference);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let company_id: String = row.try_get("company_id")?;
+                let receipt = receipt_from_row(&row)?;
+                existing.insert((company_id, receipt.company_reference.clone()), receipt);
+            }
+        }
+        tx.commit().await?;
+        reports
+            .iter()
+            .map(|report| {
+                if new_ids.contains(&report.id) {
+                    return Ok(Inserted::New(Receipt {
+                        report_id: report.id.clone(),
+                        company_reference: report.company_reference.clone(),
+                        payload_sha256: report.payload_sha256.clone(),
+                        received_at: report.received_at,
+                    }));
+                }
+                existing
+                    .get(&(report.company_id.clone(), report.company_reference.clone()))
+                    .cloned()
+                    .map(Inserted::Existing)
+                    .ok_or_else(|| {
+                        StoreError::Conflict(format!("report {}", report.company_reference))
+                    })
+            })
+            .collect()
     }
 
     /// The status of one of the company's reports; `None` for another company's report.

@@ -5,7 +5,7 @@
 use indicators::{PartyKey, Purchase, WatchedParty};
 use store::{
     AlertSearch, AuthorityAlert, DeliveryRecord, FeedbackRecord, Inserted, NewReport,
-    OutboxMessage, ScreeningRecord, Status, Store,
+    ScreeningRecord, Status, Store,
 };
 
 fn report(id: &str, reference: &str) -> NewReport {
@@ -17,14 +17,6 @@ fn report(id: &str, reference: &str) -> NewReport {
         payload_sha256: format!("sha-{id}"),
         event: vec![1, 2, 3],
         received_at: 1_000,
-    }
-}
-
-fn message(payload: u8) -> OutboxMessage {
-    OutboxMessage {
-        topic: "orders.submitted".into(),
-        key: "acme/C-1".into(),
-        payload: vec![payload],
     }
 }
 
@@ -98,14 +90,14 @@ async fn exercise(store: Store) {
 
     // A report is stored with its outbox message; the same reference returns the first receipt.
     let first = store
-        .insert_report(&report("r1", "SO-1"), &message(1))
+        .insert_report(&report("r1", "SO-1"), "orders.submitted")
         .await
         .unwrap();
     let Inserted::New(receipt) = first else {
         panic!("first insert must be new")
     };
     let again = store
-        .insert_report(&report("r2", "SO-1"), &message(2))
+        .insert_report(&report("r2", "SO-1"), "orders.submitted")
         .await
         .unwrap();
     assert_eq!(again, Inserted::Existing(receipt.clone()));
@@ -124,15 +116,22 @@ async fn exercise(store: Store) {
         .unwrap()
         .is_empty());
 
-    // Only one message waits, the first; what the publisher acknowledges is marked published.
+    // Only one message waits, the first, carrying the report's event; what the publisher
+    // acknowledges leaves the outbox.
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
     store
-        .insert_report(&report("r3", "SO-3"), &message(3))
+        .insert_report(
+            &NewReport {
+                event: vec![3],
+                ..report("r3", "SO-3")
+            },
+            "orders.submitted",
+        )
         .await
         .unwrap();
     let mut seen = Vec::new();
     let published = store
-        .publish_outbox(10, 5, |pending| {
+        .publish_outbox(10, |pending| {
             seen = pending.iter().map(|p| p.message.payload[0]).collect();
             let first = pending[0].id;
             async move { vec![first] }
@@ -142,7 +141,7 @@ async fn exercise(store: Store) {
     assert_eq!((published, seen), (Some(1), vec![1, 3]));
     assert_eq!(store.outbox_depth().await.unwrap(), 1);
     let published = store
-        .publish_outbox(10, 6, |pending| async move {
+        .publish_outbox(10, |pending| async move {
             pending.iter().map(|p| p.id).collect()
         })
         .await
@@ -151,7 +150,7 @@ async fn exercise(store: Store) {
     assert_eq!(store.outbox_depth().await.unwrap(), 0);
     assert_eq!(
         store
-            .publish_outbox(10, 7, |_| async { Vec::new() })
+            .publish_outbox(10, |_| async { Vec::new() })
             .await
             .unwrap(),
         Some(0)
@@ -538,6 +537,239 @@ async fn overview(store: &Store) {
     );
 }
 
+/// The batch statements the pipeline's stages use: one group of reports, one batch of buyers,
+/// purchases, histories and deliveries.
+async fn batches(store: &Store) {
+    store
+        .create_company("batch", "Batch", "DE", 1)
+        .await
+        .unwrap();
+    let new = |id: &str, reference: &str| NewReport {
+        id: id.into(),
+        company_id: "batch".into(),
+        company_reference: reference.into(),
+        customer_key: format!("batch/{id}"),
+        payload_sha256: format!("sha-{id}"),
+        event: id.as_bytes().to_vec(),
+        received_at: 5_000,
+    };
+    // A group: two new reports, a reference used twice within the group, one used before.
+    store
+        .insert_report(&new("g0", "G-0"), "orders.submitted")
+        .await
+        .unwrap();
+    let inserted = store
+        .insert_reports(
+            &[
+                new("g1", "G-1"),
+                new("g2", "G-2"),
+                new("g3", "G-1"),
+                new("g4", "G-0"),
+            ],
+            "orders.submitted",
+        )
+        .await
+        .unwrap();
+    let ids: Vec<(bool, &str)> = inserted
+        .iter()
+        .map(|inserted| match inserted {
+            Inserted::New(receipt) => (true, receipt.report_id.as_str()),
+            Inserted::Existing(receipt) => (false, receipt.report_id.as_str()),
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [(true, "g1"), (true, "g2"), (false, "g1"), (false, "g0")]
+    );
+    // The outbox names each new report once and publishes its stored event.
+    let mut published = Vec::new();
+    while let Some(count) = store
+        .publish_outbox(100, |pending| {
+            published.extend(pending.iter().map(|p| p.message.payload.clone()));
+            async move { pending.iter().map(|p| p.id).collect() }
+        })
+        .await
+        .unwrap()
+    {
+        if count == 0 {
+            break;
+        }
+    }
+    assert_eq!(published, [b"g0".to_vec(), b"g1".to_vec(), b"g2".to_vec()]);
+    assert_eq!(store.outbox_depth().await.unwrap(), 0);
+
+    // Buyers in one batch: the second finds the party the first created, by name; a third is
+    // known by a key recorded before the batch.
+    let before = store
+        .resolve_party(
+            &PartyKey::of("PL", "Wisla Chem Sp. z o.o.", None),
+            "Wisla",
+            1,
+        )
+        .await
+        .unwrap();
+    let buyer = |name: &str, number: Option<&str>, country: &str| store::Buyer {
+        keys: PartyKey::of(country, name, number),
+        name: name.into(),
+        at: 2,
+    };
+    let parties = store
+        .resolve_parties(&[
+            buyer("Oder Trade GmbH", Some("HRB 77"), "DE"),
+            buyer("ODER TRADE GMBH", None, "DE"),
+            buyer("Wisla Chem Sp. z o.o.", None, "PL"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(parties[0].rule, "new party");
+    assert_eq!(parties[1].party_id, parties[0].party_id);
+    assert_ne!(parties[1].rule, "new party");
+    assert_eq!(parties[2].party_id, before.party_id);
+    // Recognised again in a later batch: the same parties, none new.
+    let again = store
+        .resolve_parties(&[buyer("Oder Trade GmbH", None, "DE")])
+        .await
+        .unwrap();
+    assert_eq!(again[0].party_id, parties[0].party_id);
+
+    let bought = |report: &str, at: i64| Purchase {
+        report_id: report.into(),
+        company_id: "batch".into(),
+        line_number: 1,
+        substance_id: "acetone".into(),
+        substance_name: "Acetone".into(),
+        amount: 1.0,
+        unit: "l".into(),
+        at,
+    };
+    let (oder, wisla) = (parties[0].party_id.as_str(), before.party_id.as_str());
+    let purchases = [
+        bought("b1", 10),
+        bought("b2", 20),
+        bought("b3", 30),
+        bought("b4", 15),
+    ];
+    let batch: Vec<(&str, &Purchase)> = vec![
+        (oder, &purchases[0]),
+        (oder, &purchases[1]),
+        (oder, &purchases[2]),
+        (wisla, &purchases[3]),
+    ];
+    store.record_purchase_batch(&batch).await.unwrap();
+    store.record_purchase_batch(&batch).await.unwrap();
+    let histories = store
+        .party_histories(&[oder, wisla, "nobody"], 15, 30, 2)
+        .await
+        .unwrap();
+    let reports = |party: &str| -> Vec<String> {
+        histories[party]
+            .iter()
+            .map(|purchase| purchase.report_id.clone())
+            .collect()
+    };
+    // Newest first, at most the limit, within the window; a party with none is absent.
+    assert_eq!(reports(oder), ["b3", "b2"]);
+    assert_eq!(reports(wisla), ["b4"]);
+    assert!(!histories.contains_key("nobody"));
+
+    // The ledger: read, begun, completed, for several deliveries at once.
+    let delivery = |alert: &str, country: &str| DeliveryRecord {
+        alert_id: alert.into(),
+        country: country.into(),
+        report_id: "g1".into(),
+        roles: "import".into(),
+        topic: format!("alerts.{country}"),
+        partition: -1,
+        offset: -1,
+        delivered_at: 1,
+    };
+    store
+        .begin_deliveries(&[
+            delivery("x1", "NL"),
+            delivery("x1", "BE"),
+            delivery("x2", "NL"),
+        ])
+        .await
+        .unwrap();
+    let landed = |alert: &str, country: &str, offset: i64| {
+        (
+            DeliveryRecord {
+                partition: 0,
+                offset,
+                delivered_at: 2,
+                ..delivery(alert, country)
+            },
+            AuthorityAlert {
+                seq: 0,
+                country: country.into(),
+                alert_id: alert.into(),
+                report_id: "g1".into(),
+                party_id: oder.into(),
+                severity: "HIGH".into(),
+                alert_json: "{}".into(),
+                delivered_at: 2,
+            },
+        )
+    };
+    store
+        .complete_deliveries(&[landed("x1", "NL", 40), landed("x2", "NL", 41)])
+        .await
+        .unwrap();
+    // Completed twice: the first landing stays.
+    store
+        .complete_deliveries(&[landed("x1", "NL", 99)])
+        .await
+        .unwrap();
+    let known = store
+        .delivery_offsets(&[("x1", "NL"), ("x1", "BE"), ("x2", "NL"), ("x3", "NL")])
+        .await
+        .unwrap();
+    let offset =
+        |alert: &str, country: &str| known.get(&(alert.to_owned(), country.to_owned())).copied();
+    assert_eq!(
+        (
+            offset("x1", "NL"),
+            offset("x1", "BE"),
+            offset("x2", "NL"),
+            offset("x3", "NL")
+        ),
+        (Some(40), Some(-1), Some(41), None)
+    );
+    assert!(store.authority_alert("NL", "x2").await.unwrap().is_some());
+    assert!(store.authority_alert("BE", "x1").await.unwrap().is_none());
+
+    // Screenings in one statement; a report's first result stays.
+    let screening = |report: &str, outcome: &str| ScreeningRecord {
+        report_id: report.into(),
+        outcome: outcome.into(),
+        alert_id: None,
+        findings: 0,
+        reference_data_version: "v1".into(),
+        screened_at: 3,
+    };
+    store
+        .record_screenings(&[screening("g1", "clear"), screening("g2", "clear")])
+        .await
+        .unwrap();
+    store
+        .record_screenings(&[screening("g1", "alert")])
+        .await
+        .unwrap();
+    // g1's alert landed with two authorities above; g2 was only screened.
+    let status = |report: &'static str| async move {
+        store
+            .report_status("batch", report)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        (status("g1").await, status("g2").await),
+        (Status::Referred, Status::Screened)
+    );
+}
+
 #[tokio::test]
 async fn postgres_store_keeps_its_promises() {
     let url = store::testing::fresh_postgres_url().await.unwrap();
@@ -545,9 +777,10 @@ async fn postgres_store_keeps_its_promises() {
     assert_eq!(store.backend(), store::Backend::Postgres);
     exercise(store.clone()).await;
     overview(&store).await;
+    batches(&store).await;
     // While one instance publishes, another finds the outbox taken.
     store
-        .insert_report(&report("r9", "SO-9"), &message(9))
+        .insert_report(&report("r9", "SO-9"), "orders.submitted")
         .await
         .unwrap();
     let (entered, inside) = tokio::sync::oneshot::channel::<()>();
@@ -557,7 +790,7 @@ async fn postgres_store_keeps_its_promises() {
         async move {
             let store = Store::connect(&url, 2).await.unwrap();
             store
-                .publish_outbox(10, 1, |_| async move {
+                .publish_outbox(10, |_| async move {
                     entered.send(()).unwrap();
                     released.await.unwrap();
                     Vec::new()
@@ -569,7 +802,7 @@ async fn postgres_store_keeps_its_promises() {
     inside.await.unwrap();
     assert_eq!(
         store
-            .publish_outbox(10, 1, |_| async { Vec::new() })
+            .publish_outbox(10, |_| async { Vec::new() })
             .await
             .unwrap(),
         None
@@ -591,6 +824,7 @@ async fn sqlite_store_keeps_its_promises() {
     assert_eq!(store.backend(), store::Backend::Sqlite);
     exercise(store.clone()).await;
     overview(&store).await;
+    batches(&store).await;
 }
 
 #[tokio::test]
