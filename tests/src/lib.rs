@@ -120,6 +120,11 @@ pub struct Service {
 }
 
 impl Service {
+    /// The process id, while the process runs (for reading its `/proc` figures).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the process to exit; true when it exited successfully.
     pub async fn terminate(mut self, within: Duration) -> anyhow::Result<bool> {
         let Some(pid) = self.child.id() else {

@@ -74,6 +74,63 @@ async fn submit_all(
     ids
 }
 
+/// Submits reports open loop, `rate` a second for `seconds`, each (with its own company
+/// reference, and one of 50 customers so the reports spread over the partitions) retried until
+/// it holds a receipt; counts them in `sent` and returns their report ids in submission order.
+async fn submit_at_rate(
+    ingest_url: String,
+    api_key: String,
+    run: String,
+    rate: u32,
+    seconds: u32,
+    sent: Arc<AtomicUsize>,
+) -> Vec<String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let mut submissions = Vec::new();
+    for n in 0..rate * seconds {
+        tokio::time::sleep_until(start + Duration::from_secs(1) * n / rate).await;
+        let mut report = sample_report(&format!("{run}-load-{n}"));
+        report["customer"]["id"] = serde_json::json!(format!("C-{}", n % 50));
+        let (client, sent) = (client.clone(), sent.clone());
+        let url = format!("{ingest_url}/v1/reports");
+        let api_key = api_key.clone();
+        submissions.push(tokio::spawn(async move {
+            let deadline = Instant::now() + Duration::from_secs(300);
+            loop {
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&api_key)
+                    .json(&report)
+                    .send()
+                    .await;
+                if let Ok(response) = response {
+                    if matches!(response.status().as_u16(), 200 | 202) {
+                        let body: serde_json::Value = response.json().await.unwrap();
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        return body["report_id"].as_str().unwrap().to_owned();
+                    }
+                    assert!(
+                        matches!(response.status().as_u16(), 429 | 503),
+                        "unexpected {}",
+                        response.status()
+                    );
+                }
+                assert!(Instant::now() < deadline, "report {n} never accepted");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }));
+    }
+    let mut ids = Vec::with_capacity(submissions.len());
+    for submission in submissions {
+        ids.push(submission.await.unwrap());
+    }
+    ids
+}
+
 async fn run(what: &str, args: &[&str]) {
     let status = Command::new(what).args(args).status().await.unwrap();
     assert!(status.success(), "{what} {args:?} failed");
@@ -154,20 +211,41 @@ async fn stream_through(fault: Fault) {
     }
     inject(&mut pipeline, fault).await;
     let ids = submitter.await.unwrap();
+    verify_exactly_once(&pipeline, &ids, &format!("fault {fault:?}")).await;
+    pipeline.stop().await.unwrap();
+}
+
+/// Checks that every report of `ids` was stored and screened once and that its alert reached
+/// each authority concerned once, on the topic and in the system of record; prints the figures.
+async fn verify_exactly_once(pipeline: &Pipeline, ids: &[String], what: &str) {
     let unique: HashSet<&String> = ids.iter().collect();
-    assert_eq!(unique.len(), REPORTS, "one report id per company reference");
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "one report id per company reference"
+    );
+    let expected = ids.len();
 
     // Every alert on each authority topic exactly once.
     let reader = AlertReader::new(&pipeline.brokers, &TOPICS).unwrap();
+    // Kept up to date as alerts arrive: what each topic still lacks, and how many of its alerts
+    // were looked at (thousands arrive under load).
+    let mut missing: HashMap<&str, HashSet<&str>> = TOPICS
+        .iter()
+        .map(|topic| (*topic, ids.iter().map(String::as_str).collect()))
+        .collect();
+    let mut looked_at: HashMap<&str, usize> = HashMap::new();
     let seen = reader
         .read_until(Duration::from_secs(180), |seen| {
-            TOPICS.iter().all(|topic| {
-                seen.get(*topic).is_some_and(|alerts| {
-                    let delivered: HashSet<&str> =
-                        alerts.iter().map(|a| a.report_id.as_str()).collect();
-                    ids.iter().all(|id| delivered.contains(id.as_str()))
-                })
-            })
+            for topic in TOPICS {
+                let alerts = seen.get(topic).map(Vec::as_slice).unwrap_or_default();
+                let from = looked_at.insert(topic, alerts.len()).unwrap_or(0);
+                let lacking = missing.entry(topic).or_default();
+                for alert in alerts.get(from..).unwrap_or_default() {
+                    lacking.remove(alert.report_id.as_str());
+                }
+            }
+            missing.values().all(HashSet::is_empty)
         })
         .await
         .unwrap();
@@ -182,7 +260,7 @@ async fn stream_through(fault: Fault) {
         for alert in seen.get(topic).into_iter().chain(late.get(topic)).flatten() {
             *count.entry(alert.report_id.as_str()).or_default() += 1;
         }
-        for id in &ids {
+        for id in ids {
             match count.get(id.as_str()).copied().unwrap_or(0) {
                 0 => lost += 1,
                 1 => {}
@@ -195,7 +273,7 @@ async fn stream_through(fault: Fault) {
     let pool = sqlx::PgPool::connect(&pipeline.database_url).await.unwrap();
     let count = |sql: &'static str| {
         let pool = pool.clone();
-        let ids = ids.clone();
+        let ids = ids.to_vec();
         async move {
             let n: i64 = sqlx::query_scalar(sql)
                 .bind(ids)
@@ -211,7 +289,7 @@ async fn stream_through(fault: Fault) {
     let mut screened;
     loop {
         screened = count("SELECT COUNT(*) FROM screenings WHERE report_id = ANY($1)").await;
-        if screened >= REPORTS || Instant::now() > deadline {
+        if screened >= expected || Instant::now() > deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -220,13 +298,12 @@ async fn stream_through(fault: Fault) {
     pool.close().await;
 
     println!(
-        "fault {fault:?}: 1 injected, {REPORTS} reports accepted, {reports} stored, {screened} screened, {} alerts expected, {lost} lost, {duplicated} duplicated",
-        REPORTS * TOPICS.len()
+        "{what}: 1 injected, {expected} reports accepted, {reports} stored, {screened} screened, {} alerts expected, {lost} lost, {duplicated} duplicated",
+        expected * TOPICS.len()
     );
     assert_eq!((lost, duplicated), (0, 0));
-    assert_eq!((reports, screened), (REPORTS, REPORTS));
-    assert_eq!(copies, REPORTS * TOPICS.len());
-    pipeline.stop().await.unwrap();
+    assert_eq!((reports, screened), (expected, expected));
+    assert_eq!(copies, expected * TOPICS.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,6 +314,39 @@ async fn ingest_killed_mid_stream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matcher_killed_mid_stream() {
     stream_through(Fault::Kill("matcher")).await;
+}
+
+/// The matcher killed with SIGKILL half-way through a sustained stream offered at 1,000
+/// reports a second: every report accepted is screened once and alerted once to each authority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matcher_killed_under_load() {
+    const RATE: u32 = 1_000;
+    const SECONDS: u32 = 5;
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let submitter = tokio::spawn(submit_at_rate(
+        pipeline.ingest_url.clone(),
+        pipeline.api_key.clone(),
+        pipeline.run.clone(),
+        RATE,
+        SECONDS,
+        sent.clone(),
+    ));
+    // Half-way through the offered stream, with reports still coming in.
+    tokio::time::sleep(Duration::from_secs(u64::from(SECONDS) / 2)).await;
+    assert!(
+        !submitter.is_finished(),
+        "the stream ended before the fault"
+    );
+    let before = sent.load(Ordering::Relaxed);
+    inject(&mut pipeline, Fault::Kill("matcher")).await;
+    let ids = submitter.await.unwrap();
+    println!(
+        "matcher killed under load: {} reports offered at {RATE}/s for {SECONDS} s, {before} accepted before the kill",
+        RATE * SECONDS
+    );
+    verify_exactly_once(&pipeline, &ids, "fault Kill(\"matcher\") under load").await;
+    pipeline.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
+use kafka::{KafkaArgs, Stage};
 use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
 use store::Store;
 
@@ -71,8 +71,7 @@ pub struct App {
     http: HttpServer,
     admin: AdminServer,
     store: Store,
-    producer: Producer,
-    consumer: StreamConsumer<PwContext>,
+    stage: Stage,
     metrics: Metrics,
     readiness: Readiness,
     admin_token: Option<String>,
@@ -93,19 +92,17 @@ impl App {
                 "--admin-token must be at least 16 characters"
             );
         }
-        args.kafka
-            .ensure_topics(&[
-                topics::ALERTS_FEEDBACK,
-                &topics::dead_letter(topics::ALERTS_FEEDBACK),
-            ])
-            .await?;
-        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let http = HttpServer::bind(args.http_addr, &args.tls, "authority API").await?;
-        let consumer = args.kafka.measured_consumer(
+        let stage = Stage::build(
+            &args.kafka,
+            "authorities",
             &args.consumer_group,
-            &[topics::ALERTS_FEEDBACK],
-            &metrics.consumer,
-        )?;
+            topics::ALERTS_FEEDBACK,
+            &[],
+            metrics.consumer.clone(),
+            BATCH,
+        )
+        .await?;
+        let http = HttpServer::bind(args.http_addr, &args.tls, "authority API").await?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9104),
@@ -117,8 +114,7 @@ impl App {
             http,
             admin,
             store,
-            producer,
-            consumer,
+            stage,
             metrics,
             readiness,
             admin_token: args.admin_token,
@@ -147,20 +143,13 @@ impl App {
         };
         self.http.spawn(shutdown, http::router(state))?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
-        shutdown.spawn(
+        self.stage.spawn(
             "feedback",
-            kafka::consume(
-                self.consumer,
-                self.producer,
-                "authorities",
-                RecordFeedback {
-                    store: self.store.clone(),
-                    metrics: self.metrics.clone(),
-                },
-                BATCH,
-                self.metrics.consumer.clone(),
-                shutdown.token(),
-            ),
+            RecordFeedback {
+                store: self.store.clone(),
+                metrics: self.metrics.clone(),
+            },
+            shutdown,
         );
         shutdown.spawn(
             "readiness",

@@ -6,19 +6,20 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{GroupLag, KafkaArgs, Producer, PwContext, StreamConsumer};
+use kafka::{GroupLag, KafkaArgs, Stage};
 use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
 use store::Store;
 use tokio::sync::Notify;
 
 use crate::http::{self, ApiState};
+use crate::key_cache::{self, KeyCache};
 use crate::metrics::Metrics;
 use crate::outbox;
 use crate::pressure::{self, LimitArgs, Limits};
 use crate::screenings::RecordScreenings;
 use crate::writer::GroupWriter;
 
-/// Most messages handled concurrently by the consumer.
+/// Most messages of one partition handled as one batch.
 const BATCH: usize = 256;
 
 /// Settings of `ingest serve`.
@@ -53,8 +54,7 @@ pub struct App {
     http: HttpServer,
     admin: AdminServer,
     store: Store,
-    producer: Producer,
-    consumer: StreamConsumer<PwContext>,
+    stage: Stage,
     metrics: Metrics,
     readiness: Readiness,
     limits: Limits,
@@ -69,20 +69,18 @@ impl App {
             .registry
             .register(Box::new(store::PoolCollector::new(store.clone())?))
             .context("cannot register the database pool metrics")?;
-        args.kafka
-            .ensure_topics(&[
-                topics::ORDERS_SUBMITTED,
-                topics::ORDERS_SCREENED,
-                &topics::dead_letter(topics::ORDERS_SCREENED),
-            ])
-            .await?;
-        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let http = HttpServer::bind(args.http_addr, &args.tls, "company API").await?;
-        let consumer = args.kafka.measured_consumer(
+        // Reports go out through the outbox; screening results come back in.
+        let stage = Stage::build(
+            &args.kafka,
+            "ingest",
             &args.consumer_group,
-            &[topics::ORDERS_SCREENED],
-            &metrics.consumer,
-        )?;
+            topics::ORDERS_SCREENED,
+            &[topics::ORDERS_SUBMITTED],
+            metrics.consumer.clone(),
+            BATCH,
+        )
+        .await?;
+        let http = HttpServer::bind(args.http_addr, &args.tls, "company API").await?;
         let matcher_lag = GroupLag::new(
             &args.kafka,
             &args.limits.matcher_group,
@@ -99,8 +97,7 @@ impl App {
             http,
             admin,
             store,
-            producer,
-            consumer,
+            stage,
             metrics,
             readiness,
             limits: Limits::new(&args.limits),
@@ -127,9 +124,15 @@ impl App {
             self.metrics.clone(),
             shutdown,
         );
+        let keys = KeyCache::new(&self.store);
+        shutdown.spawn(
+            "key revocations",
+            key_cache::follow_revocations(self.store.clone(), keys.clone(), shutdown.token()),
+        );
         let state = ApiState {
             store: self.store.clone(),
             writer,
+            keys,
             outbox_wake: wake.clone(),
             metrics: self.metrics.clone(),
             verifier: keys::Verifier::default(),
@@ -151,25 +154,18 @@ impl App {
             "outbox",
             outbox::run(
                 self.store.clone(),
-                self.producer.clone(),
+                self.stage.producer(),
                 wake,
                 self.metrics.clone(),
                 shutdown.token(),
             ),
         );
-        shutdown.spawn(
+        self.stage.spawn(
             "screenings",
-            kafka::consume(
-                self.consumer,
-                self.producer.clone(),
-                "ingest",
-                RecordScreenings {
-                    store: self.store.clone(),
-                },
-                BATCH,
-                self.metrics.consumer.clone(),
-                shutdown.token(),
-            ),
+            RecordScreenings {
+                store: self.store.clone(),
+            },
+            shutdown,
         );
         // Ready while the report store answers: without it no report can be accepted.
         shutdown.spawn(

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use store::{Inserted, NewReport, ReportStatus, Status, Store, StoreError};
 use tokio::sync::Notify;
 
+use crate::key_cache::KeyCache;
 use crate::metrics::Metrics;
 use crate::pressure::{Limits, Refusal};
 use crate::report::{Envelope, Problem, ReportRequest};
@@ -36,6 +37,8 @@ pub struct ApiState {
     pub metrics: Metrics,
     /// Remembers verified API keys (Argon2 runs once per key and process).
     pub verifier: keys::Verifier,
+    /// API key records, dropped as they are revoked.
+    pub keys: KeyCache,
     pub limits: Limits,
 }
 
@@ -212,8 +215,8 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Company, ApiErr
         .ok_or_else(ApiError::unauthorized)?;
     let (key_id, secret) = keys::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
     let record = state
-        .store
-        .api_key(key_id)
+        .keys
+        .get(&state.store, key_id)
         .await
         .map_err(ApiError::store_error)?
         .ok_or_else(ApiError::unauthorized)?;

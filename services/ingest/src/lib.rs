@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod http;
+mod key_cache;
 mod metrics;
 mod outbox;
 mod pressure;

@@ -8,6 +8,7 @@ mod embedded;
 mod lag;
 mod metrics;
 mod produce;
+mod stage;
 mod tail;
 mod topics;
 
@@ -17,6 +18,7 @@ pub use embedded::EmbeddedBroker;
 pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;
 pub use produce::{Delivered, Producer};
+pub use stage::Stage;
 pub use tail::{Tail, TailRecord};
 pub use topics::{ensure_topics, TopicSpec};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use indicators::RuleSets;
-use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
+use kafka::{KafkaArgs, Stage};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 
@@ -20,7 +20,7 @@ use crate::reference::ReferenceData;
 use crate::reload::{self, SharedEngine};
 use crate::service::ScreenReports;
 
-/// Most messages handled concurrently by the consumer.
+/// Most messages of one partition screened as one batch.
 const BATCH: usize = 500;
 
 /// Settings of `matcher serve`.
@@ -61,8 +61,7 @@ pub struct App {
     store: Store,
     rules: Arc<RuleSets>,
     reference: Option<(PathBuf, Duration)>,
-    producer: Producer,
-    consumer: StreamConsumer<PwContext>,
+    stage: Stage,
     metrics: Metrics,
     readiness: Readiness,
 }
@@ -102,20 +101,16 @@ impl App {
         let engine: SharedEngine = Arc::new(ArcSwap::from_pointee(engine));
         let reload_every = Duration::from_secs(args.reference_reload_seconds.max(1));
         let reference = args.reference_data.clone().map(|path| (path, reload_every));
-        args.kafka
-            .ensure_topics(&[
-                topics::ORDERS_SUBMITTED,
-                topics::ORDERS_SCREENED,
-                topics::ALERTS_DETECTED,
-                &topics::dead_letter(topics::ORDERS_SUBMITTED),
-            ])
-            .await?;
-        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let consumer = args.kafka.measured_consumer(
+        let stage = Stage::build(
+            &args.kafka,
+            "matcher",
             &args.consumer_group,
-            &[topics::ORDERS_SUBMITTED],
-            &metrics.consumer,
-        )?;
+            topics::ORDERS_SUBMITTED,
+            &[topics::ORDERS_SCREENED, topics::ALERTS_DETECTED],
+            metrics.consumer.clone(),
+            BATCH,
+        )
+        .await?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9102),
@@ -129,8 +124,7 @@ impl App {
             store,
             rules,
             reference,
-            producer,
-            consumer,
+            stage,
             metrics,
             readiness,
         })
@@ -164,21 +158,10 @@ impl App {
             engine: self.engine,
             store: self.store,
             rules: self.rules,
-            producer: self.producer.clone(),
+            producer: self.stage.producer(),
             metrics: self.metrics.clone(),
         };
-        shutdown.spawn(
-            "screen",
-            kafka::consume(
-                self.consumer,
-                self.producer,
-                "matcher",
-                handler,
-                BATCH,
-                self.metrics.consumer.clone(),
-                shutdown.token(),
-            ),
-        );
+        self.stage.spawn("screen", handler, shutdown);
         self.readiness.set(true);
         Ok(())
     }

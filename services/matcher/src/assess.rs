@@ -1,7 +1,7 @@
 //! The indicators of an order: the buyer recognised across suppliers, its history loaded, the
 //! rules in force evaluated, and the order's purchases recorded for the orders after it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use events::{Finding, OrderReport};
 use indicators::{Case, PartyKey, Purchase, RuleSet, RuleSets, Threshold, WatchedParty};
@@ -98,18 +98,43 @@ pub async fn load(
 }
 
 /// Loads what the rules need for a batch of orders, in their order, with one read of each kind
-/// for the whole batch: the buyers recognised together, their histories, the watched parties
-/// of their countries and the authorities' confirmations. An order sees the purchases of the
-/// orders before it in the batch as if they had been recorded one after the other. Records the
-/// batch's purchases in one statement when `mode` says so.
+/// for the whole batch (see [`read_batch`] and [`assemble`]), and records the batch's
+/// purchases in one statement when `mode` says so.
 pub async fn load_batch(
     store: &Store,
     engine: &Engine,
     orders: &[Order<'_>],
     mode: Mode,
 ) -> Result<Vec<Loaded>, StoreError> {
+    let read = read_batch(store, orders, mode).await?;
+    let loaded = assemble(engine, orders, read);
+    if mode == Mode::Record {
+        record(store, &loaded).await?;
+    }
+    Ok(loaded)
+}
+
+/// What the store knows about a batch's buyers, read once for the whole batch.
+#[derive(Debug, Default)]
+pub struct BatchReads {
+    /// Each order's party id (empty when unknown and not recorded) and the rule that decided.
+    parties: Vec<(String, String)>,
+    /// Each party's purchases in the batch's widest window, newest first.
+    histories: HashMap<String, Vec<Purchase>>,
+    confirmations: HashMap<String, store::FeedbackRecord>,
+    watched: Vec<WatchedParty>,
+}
+
+/// Reads what the rules need for a batch of orders: the buyers recognised together (created
+/// when `mode` records), their histories, the watched parties of their countries and the
+/// authorities' confirmations; one read of each kind.
+pub async fn read_batch(
+    store: &Store,
+    orders: &[Order<'_>],
+    mode: Mode,
+) -> Result<BatchReads, StoreError> {
     if orders.is_empty() {
-        return Ok(Vec::new());
+        return Ok(BatchReads::default());
     }
     let buyers: Vec<Buyer> = orders
         .iter()
@@ -175,38 +200,66 @@ pub async fn load_batch(
         .map(|order| order.report.customer.country.as_str())
         .collect();
     let watched = store.watched_parties_in(&countries).await?;
+    Ok(BatchReads {
+        parties,
+        histories,
+        confirmations,
+        watched,
+    })
+}
 
+/// Puts together what each order of the batch is judged on, from the batch's reads. An order
+/// sees the purchases of the orders before it in the batch as if they had been recorded one
+/// after the other. CPU work only, linear in the histories it hands out.
+pub fn assemble(engine: &Engine, orders: &[Order<'_>], reads: BatchReads) -> Vec<Loaded> {
+    let BatchReads {
+        parties,
+        mut histories,
+        confirmations,
+        watched,
+    } = reads;
+    // A batch handled again finds its own purchases recorded already: they count once, as the
+    // batch's own.
+    let in_batch: HashSet<&str> = orders
+        .iter()
+        .map(|order| order.report.report_id.as_str())
+        .collect();
+    for history in histories.values_mut() {
+        history.retain(|purchase| !in_batch.contains(purchase.report_id.as_str()));
+    }
     let mut loaded = Vec::with_capacity(orders.len());
-    // The purchases of the batch so far, by party: not recorded yet when the history was read.
-    let mut earlier: BTreeMap<&str, Vec<Purchase>> = BTreeMap::new();
+    // The purchases of the batch so far, by party, oldest first.
+    let mut earlier: HashMap<&str, Vec<Purchase>> = HashMap::new();
     for (order, (party_id, party_rule)) in orders.iter().zip(&parties) {
         let report = order.report;
         let purchases = indicators::purchases(report, order.findings);
         let since = report.submitted_at - i64::from(order.history_days) * MICROS_PER_DAY;
-        let in_window = |purchase: &&Purchase| {
-            purchase.report_id != report.report_id
-                && purchase.at >= since
-                && purchase.at <= report.submitted_at
-        };
+        let until = report.submitted_at;
         let history = if party_id.is_empty() {
             Vec::new()
         } else {
-            let stored = histories.get(party_id.as_str()).into_iter().flatten();
-            let batch = earlier.get(party_id.as_str()).into_iter().flatten();
-            let mut history: Vec<Purchase> = Vec::new();
-            for purchase in batch.filter(in_window).chain(stored.filter(in_window)) {
-                // A batch handled again finds its own purchases recorded already.
-                let seen = history.iter().any(|other| {
-                    other.report_id == purchase.report_id
-                        && other.line_number == purchase.line_number
-                        && other.substance_id == purchase.substance_id
-                });
-                if !seen {
-                    history.push(purchase.clone());
-                }
-            }
+            let limit = HISTORY_LIMIT as usize;
+            let mut history: Vec<Purchase> = earlier
+                .get(party_id.as_str())
+                .into_iter()
+                .flatten()
+                .rev()
+                .filter(|purchase| purchase.at >= since && purchase.at <= until)
+                .take(limit)
+                .cloned()
+                .collect();
+            // Stored newest first: the window is one run of it.
+            let stored = histories
+                .get(party_id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let first = stored.partition_point(|purchase| purchase.at > until);
+            let end = stored.partition_point(|purchase| purchase.at >= since);
+            let window = stored.get(first..end.max(first)).unwrap_or_default();
+            let room = limit.saturating_sub(history.len());
+            history.extend(window.iter().take(room).cloned());
+            // Two runs, each newest first: merged in one pass.
             history.sort_by_key(|purchase| std::cmp::Reverse(purchase.at));
-            history.truncate(HISTORY_LIMIT as usize);
             history
         };
         let country = report.customer.country.as_str();
@@ -245,20 +298,22 @@ pub async fn load_batch(
             thresholds,
         });
     }
-    if mode == Mode::Record {
-        let bought: Vec<(&str, &Purchase)> = loaded
-            .iter()
-            .filter(|loaded| !loaded.party_id.is_empty())
-            .flat_map(|loaded| {
-                loaded
-                    .purchases
-                    .iter()
-                    .map(|purchase| (loaded.party_id.as_str(), purchase))
-            })
-            .collect();
-        store.record_purchase_batch(&bought).await?;
-    }
-    Ok(loaded)
+    loaded
+}
+
+/// Records the purchases of a batch's recognised buyers in one statement per few hundred.
+pub async fn record(store: &Store, loaded: &[Loaded]) -> Result<(), StoreError> {
+    let bought: Vec<(&str, &Purchase)> = loaded
+        .iter()
+        .filter(|loaded| !loaded.party_id.is_empty())
+        .flat_map(|loaded| {
+            loaded
+                .purchases
+                .iter()
+                .map(|purchase| (loaded.party_id.as_str(), purchase))
+        })
+        .collect();
+    store.record_purchase_batch(&bought).await
 }
 
 /// The 21 CFR 1310.04 threshold of each purchased substance in the unit it was bought in.

@@ -14,8 +14,14 @@ use crate::metrics::Metrics;
 use crate::reload::SharedEngine;
 use crate::screen::{conclude, report_findings, Assessment, Screening};
 
-/// Batches with more lines are screened on a blocking thread.
-const INLINE_LINES: usize = 50;
+/// Runs CPU work of a batch (screening, weighing indicators) without holding up the other
+/// tasks of the runtime: on a multi-threaded runtime they move to another thread meanwhile.
+fn cpu<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
+}
 
 /// Screens each report, weighs its indicators and publishes what it produced.
 pub struct ScreenReports {
@@ -47,25 +53,12 @@ impl BatchHandler for ScreenReports {
             .collect();
         // The version in use when the batch arrived screens all of it.
         let engine = self.engine.load_full();
-        let lines: usize = reports.iter().map(|record| record.event.lines.len()).sum();
-        let findings: Vec<Vec<Finding>> = if lines > INLINE_LINES {
-            // A batch takes more than a fraction of a millisecond: off the async threads.
-            let owned: Vec<OrderReport> =
-                reports.iter().map(|record| record.event.clone()).collect();
-            let engine = engine.clone();
-            tokio::task::spawn_blocking(move || {
-                owned
-                    .iter()
-                    .map(|report| report_findings(&engine, report))
-                    .collect()
-            })
-            .await?
-        } else {
+        let findings: Vec<Vec<Finding>> = cpu(|| {
             reports
                 .iter()
                 .map(|record| report_findings(&engine, &record.event))
                 .collect()
-        };
+        });
         // The rules in force on the day a report was accepted judge it, also when it is
         // screened again later.
         let rules: Vec<_> = reports
@@ -83,30 +76,37 @@ impl BatchHandler for ScreenReports {
                 history_days: rules.history_days,
             })
             .collect();
-        let mut loaded = assess::load_batch(&self.store, &engine, &orders, assess::Mode::Record)
-            .await?
-            .into_iter();
-        let mut screenings: Vec<(&Record<OrderReport>, Screening)> =
-            Vec::with_capacity(reports.len());
-        for ((record, findings), rules) in reports.iter().zip(findings).zip(&rules) {
-            let report = &record.event;
-            let assessment = if findings.is_empty() {
-                Assessment::identification_only(rules)
-            } else {
-                match loaded.next() {
-                    Some(loaded) => loaded.assess(report, &findings, rules),
-                    None => anyhow::bail!("no indicators loaded for report {}", report.report_id),
+        let reads = assess::read_batch(&self.store, &orders, assess::Mode::Record).await?;
+        let (loaded, screenings) = cpu(|| {
+            let loaded = assess::assemble(&engine, &orders, reads);
+            let mut assessed = loaded.iter();
+            let mut screenings: Vec<(&Record<OrderReport>, Screening)> =
+                Vec::with_capacity(reports.len());
+            for ((record, findings), rules) in reports.iter().zip(findings.clone()).zip(&rules) {
+                let report = &record.event;
+                let assessment = if findings.is_empty() {
+                    Assessment::identification_only(rules)
+                } else {
+                    match assessed.next() {
+                        Some(loaded) => loaded.assess(report, &findings, rules),
+                        // assemble() gives one result per order with findings.
+                        None => Assessment::identification_only(rules),
+                    }
+                };
+                for hit in &assessment.hits {
+                    self.metrics
+                        .indicators
+                        .with_label_values(&[hit.indicator_id.as_str()])
+                        .inc();
                 }
-            };
-            for hit in &assessment.hits {
-                self.metrics
-                    .indicators
-                    .with_label_values(&[hit.indicator_id.as_str()])
-                    .inc();
+                let screening =
+                    conclude(&engine, report, findings, &assessment, events::now_micros());
+                screenings.push((*record, screening));
             }
-            let screening = conclude(&engine, report, findings, &assessment, events::now_micros());
-            screenings.push((record, screening));
-        }
+            (loaded, screenings)
+        });
+        // The batch's purchases are the history of the orders after it.
+        assess::record(&self.store, &loaded).await?;
         self.metrics
             .screen_seconds
             .observe(started.elapsed().as_secs_f64());

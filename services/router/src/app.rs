@@ -3,18 +3,17 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Producer, PwContext, StreamConsumer};
+use kafka::{KafkaArgs, Stage};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 
 use crate::metrics::Metrics;
 use crate::service::RouteAlerts;
 
-/// Most messages handled concurrently by the consumer.
+/// Most messages of one partition handled as one batch.
 const BATCH: usize = 500;
 
 /// Settings of `router serve`.
@@ -42,9 +41,8 @@ pub struct ServeArgs {
 pub struct App {
     admin: AdminServer,
     store: Store,
-    producer: Producer,
+    stage: Stage,
     kafka: KafkaArgs,
-    consumer: StreamConsumer<PwContext>,
     metrics: Metrics,
     readiness: Readiness,
     rules: std::sync::Arc<indicators::RuleSets>,
@@ -59,18 +57,17 @@ impl App {
             .register(Box::new(store::PoolCollector::new(store.clone())?))
             .context("cannot register the database pool metrics")?;
         let rules = std::sync::Arc::new(indicators::RuleSets::load(&args.rules)?);
-        args.kafka
-            .ensure_topics(&[
-                topics::ALERTS_DETECTED,
-                &topics::dead_letter(topics::ALERTS_DETECTED),
-            ])
-            .await?;
-        let producer = Producer::new(&args.kafka, Duration::from_secs(30))?;
-        let consumer = args.kafka.measured_consumer(
+        // The authority topics are created as alerts for them come.
+        let stage = Stage::build(
+            &args.kafka,
+            "router",
             &args.consumer_group,
-            &[topics::ALERTS_DETECTED],
-            &metrics.consumer,
-        )?;
+            topics::ALERTS_DETECTED,
+            &[],
+            metrics.consumer.clone(),
+            BATCH,
+        )
+        .await?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9103),
@@ -81,9 +78,8 @@ impl App {
         Ok(Self {
             admin,
             store,
-            producer,
+            stage,
             kafka: args.kafka,
-            consumer,
             metrics,
             readiness,
             rules,
@@ -100,24 +96,13 @@ impl App {
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
         let handler = RouteAlerts {
             store: self.store,
-            producer: self.producer.clone(),
+            producer: self.stage.producer(),
             kafka: self.kafka,
             metrics: self.metrics.clone(),
             topics: Mutex::new(HashSet::new()),
             rules: self.rules,
         };
-        shutdown.spawn(
-            "route",
-            kafka::consume(
-                self.consumer,
-                self.producer,
-                "router",
-                handler,
-                BATCH,
-                self.metrics.consumer.clone(),
-                shutdown.token(),
-            ),
-        );
+        self.stage.spawn("route", handler, shutdown);
         self.readiness.set(true);
         Ok(())
     }

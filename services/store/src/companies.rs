@@ -111,7 +111,16 @@ impl Store {
         .bind(company_id)
         .execute(&self.pool)
         .await?;
-        Ok(result.rows_affected() > 0)
+        let revoked = result.rows_affected() > 0;
+        if revoked && self.backend == crate::Backend::Postgres {
+            // Services that keep keys in memory drop this one at once (Store::key_revocations).
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::KEY_REVOCATIONS)
+                .bind(key_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(revoked)
     }
 }
 

@@ -70,11 +70,25 @@ pub enum Backend {
     Sqlite,
 }
 
+/// The PostgreSQL notification channel on which the ids of revoked API keys are announced.
+pub(crate) const KEY_REVOCATIONS: &str = "pw_key_revocations";
+
 /// A connection pool to the system of record.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Where the pool connects, for the notification listener; holds the password.
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("url", &redact(&self.url))
+            .finish()
+    }
 }
 
 impl Store {
@@ -107,7 +121,24 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot apply the database migrations")?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            url: url.into(),
+        })
+    }
+
+    /// The ids of API keys revoked from now on, by any process, as they are revoked: a
+    /// PostgreSQL listener on the revocation channel. `None` on SQLite, where no notification
+    /// exists. A listener that lost its connection reconnects by itself, but what was revoked
+    /// meanwhile is not announced again: see [`sqlx::postgres::PgListener::try_recv`].
+    pub async fn key_revocations(&self) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
+        listener.listen(KEY_REVOCATIONS).await?;
+        Ok(Some(listener))
     }
 
     /// The backend in use.
