@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use apache_avro::headers::{HeaderBuilder, RabinFingerprintHeader};
-use apache_avro::Schema;
+use apache_avro::{GenericSingleObjectReader, Schema};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -25,11 +25,22 @@ pub trait Event: Serialize + DeserializeOwned {
 
 /// A parsed schema and the header that announces it, with the earlier versions of the schema
 /// that messages still on the topics may have been written with.
-#[derive(Debug)]
 pub struct WireSchema {
     schema: Schema,
     header: Vec<u8>,
     history: Vec<(Vec<u8>, Schema)>,
+    /// Reads the current version with the schema resolved once, not once per message.
+    reader: GenericSingleObjectReader,
+}
+
+impl std::fmt::Debug for WireSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireSchema")
+            .field("schema", &self.schema)
+            .field("header", &self.header)
+            .field("history", &self.history.len())
+            .finish()
+    }
 }
 
 impl WireSchema {
@@ -42,6 +53,9 @@ impl WireSchema {
             |json: &str| Schema::parse_str(json).expect("schemas/*.avsc are valid Avro schemas");
         let schema = parse(json);
         let header = RabinFingerprintHeader::from_schema(&schema).build_header();
+        #[allow(clippy::expect_used)]
+        let reader = GenericSingleObjectReader::new(schema.clone())
+            .expect("schemas/*.avsc resolve: their named types are all defined");
         let history = history
             .iter()
             .map(|json| {
@@ -56,6 +70,7 @@ impl WireSchema {
             schema,
             header,
             history,
+            reader,
         }
     }
 
@@ -117,13 +132,14 @@ pub enum DecodeError {
 }
 
 /// Encodes an event as one single-object encoded Avro datum.
+///
+/// The event is serialized straight into its schema (no intermediate value tree), which also
+/// checks it fits the schema.
 pub fn encode<E: Event>(event: &E) -> Result<Vec<u8>, EncodeError> {
     let wire = E::wire();
-    let value = apache_avro::to_value(event)?;
-    let datum = apache_avro::to_avro_datum(&wire.schema, value)?;
-    let mut bytes = Vec::with_capacity(HEADER_LEN + datum.len());
+    let mut bytes = Vec::with_capacity(256);
     bytes.extend_from_slice(&wire.header);
-    bytes.extend_from_slice(&datum);
+    apache_avro::write_avro_datum_ref(&wire.schema, event, &mut bytes)?;
     Ok(bytes)
 }
 
@@ -153,7 +169,11 @@ pub fn decode<E: Event>(bytes: &[u8]) -> Result<E, DecodeError> {
     };
     let mut reader = body;
     let value = match writer {
-        None => apache_avro::from_avro_datum(&wire.schema, &mut reader, None)?,
+        // The current version: the whole message, header checked again by the reader.
+        None => {
+            reader = bytes;
+            wire.reader.read_value(&mut reader)?
+        }
         Some(writer) => apache_avro::from_avro_datum(writer, &mut reader, Some(&wire.schema))?,
     };
     if !reader.is_empty() {

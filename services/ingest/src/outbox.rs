@@ -15,6 +15,9 @@ use crate::metrics::Metrics;
 /// Most messages published in one go: all in flight at once.
 const BATCH: i64 = 2_000;
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long the publisher lets reports gather after it was woken or published a small batch:
+/// one transaction for many reports rather than one each.
+const GATHER: Duration = Duration::from_millis(5);
 
 /// Drains the outbox until shutdown; `wake` is notified whenever a report was stored.
 pub async fn run(
@@ -27,12 +30,17 @@ pub async fn run(
     let mut backoff = Backoff::default();
     while !shutdown.is_cancelled() {
         match publish_batch(&store, &producer, &metrics).await {
-            Ok(Progress::Published) => backoff.reset(),
+            Ok(Progress::Published(count)) => {
+                backoff.reset();
+                if count < BATCH as usize {
+                    tokio::time::sleep(GATHER).await;
+                }
+            }
             Ok(Progress::Idle) => {
                 backoff.reset();
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = wake.notified() => {}
+                    _ = wake.notified() => tokio::time::sleep(GATHER).await,
                     _ = tokio::time::sleep(IDLE_POLL) => {}
                 }
             }
@@ -51,7 +59,8 @@ pub async fn run(
 }
 
 enum Progress {
-    Published,
+    /// This many messages were published.
+    Published(usize),
     /// Nothing to publish, or another instance publishes.
     Idle,
 }
@@ -99,7 +108,7 @@ async fn publish_batch(
         anyhow::bail!("kafka refused an outbox message: {error}");
     }
     Ok(match published {
-        Some(count) if count > 0 => Progress::Published,
+        Some(count) if count > 0 => Progress::Published(count),
         _ => Progress::Idle,
     })
 }

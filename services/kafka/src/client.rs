@@ -153,6 +153,9 @@ impl KafkaArgs {
                     ("session.timeout.ms", "10000"),
                     ("heartbeat.interval.ms", "2000"),
                     ("statistics.interval.ms", "10000"),
+                    // What librdkafka fetches ahead of the consumer (64 MiB by default); the
+                    // spine queues up to four batches per partition on top of it.
+                    ("queued.max.messages.kbytes", "16384"),
                 ],
                 &[
                     ("group.id", group_id),

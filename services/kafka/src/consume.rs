@@ -37,6 +37,11 @@ const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
 /// A partition is paused at the broker once this many batches wait for its worker.
 const QUEUED_BATCHES: usize = 4;
 
+/// How long a worker that found fewer messages than a batch waits for more before it starts:
+/// under load, a few milliseconds make batches (and so database commits and broker requests)
+/// several times fewer per message.
+const LINGER: Duration = Duration::from_millis(5);
+
 /// One decoded message of a partition's batch.
 #[derive(Debug)]
 pub struct Record<E> {
@@ -256,10 +261,22 @@ async fn work<H: BatchHandler>(
             },
         };
         let mut batch = vec![first];
+        let linger = tokio::time::sleep(LINGER);
+        tokio::pin!(linger);
         while batch.len() < spine.max_batch {
             match receiver.try_recv() {
                 Ok(message) => batch.push(message),
-                Err(_) => break,
+                Err(_) => {
+                    let more = tokio::select! {
+                        biased;
+                        message = receiver.recv() => message,
+                        () = &mut linger => None,
+                    };
+                    match more {
+                        Some(message) => batch.push(message),
+                        None => break,
+                    }
+                }
             }
         }
         state.queued.fetch_sub(batch.len(), Ordering::AcqRel);
