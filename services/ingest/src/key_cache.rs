@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use store::{ApiKeyRecord, Backend, Store, StoreError};
+use store::{ApiKeyRecord, Change, Heard, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 /// Most keys remembered; past that the cache starts afresh.
@@ -28,9 +28,10 @@ pub struct KeyCache {
 impl KeyCache {
     /// A cache for keys of `store`.
     pub fn new(store: &Store) -> Self {
-        let ttl = match store.backend() {
-            Backend::Postgres => ANNOUNCED_TTL,
-            Backend::Sqlite => UNANNOUNCED_TTL,
+        let ttl = if store.announces_changes() {
+            ANNOUNCED_TTL
+        } else {
+            UNANNOUNCED_TTL
         };
         Self {
             entries: Arc::default(),
@@ -84,39 +85,12 @@ pub async fn follow_revocations(
     cache: KeyCache,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut listener = loop {
-        match store.key_revocations().await {
-            Ok(Some(listener)) => break listener,
-            Ok(None) => return Ok(()),
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for revoked keys, retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
+    let heard = move |heard: Heard| match heard {
+        Heard::Changed(_, key_id) => {
+            tracing::info!(key_id, "api key revoked");
+            cache.forget(&key_id);
         }
+        Heard::MayHaveMissed => cache.clear(),
     };
-    loop {
-        let received = tokio::select! {
-            () = shutdown.cancelled() => return Ok(()),
-            received = listener.try_recv() => received,
-        };
-        match received {
-            Ok(Some(notification)) => {
-                tracing::info!(key_id = notification.payload(), "api key revoked");
-                cache.forget(notification.payload());
-            }
-            // The connection was lost; the next call reconnects.
-            Ok(None) => cache.clear(),
-            Err(error) => {
-                tracing::warn!(%error, "listening for revoked keys failed, retrying");
-                cache.clear();
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
+    store::follow(store, &[Change::ApiKeyRevoked], heard, shutdown).await
 }

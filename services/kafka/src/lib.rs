@@ -20,7 +20,7 @@ pub use metrics::ConsumerMetrics;
 pub use produce::{Delivered, Producer};
 pub use stage::Stage;
 pub use tail::{Tail, TailRecord};
-pub use topics::{ensure_topics, TopicSpec};
+pub use topics::{ensure_topics, TopicSpec, Topics};
 
 pub use rdkafka::consumer::StreamConsumer;
 pub use rdkafka::error::KafkaError;

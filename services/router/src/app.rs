@@ -1,15 +1,15 @@
 //! Building and running the router service.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use events::topics;
-use kafka::{KafkaArgs, Stage};
+use kafka::{KafkaArgs, Stage, Topics};
 use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
 use store::Store;
 
+use crate::directory::{self, Directory};
 use crate::metrics::Metrics;
 use crate::service::RouteAlerts;
 
@@ -42,10 +42,10 @@ pub struct App {
     admin: AdminServer,
     store: Store,
     stage: Stage,
-    kafka: KafkaArgs,
+    topics: Arc<Topics>,
     metrics: Metrics,
     readiness: Readiness,
-    rules: std::sync::Arc<indicators::RuleSets>,
+    rules: Arc<indicators::RuleSets>,
 }
 
 impl App {
@@ -56,7 +56,7 @@ impl App {
             .registry
             .register(Box::new(store::PoolCollector::new(store.clone())?))
             .context("cannot register the database pool metrics")?;
-        let rules = std::sync::Arc::new(indicators::RuleSets::load(&args.rules)?);
+        let rules = Arc::new(indicators::RuleSets::load(&args.rules)?);
         // The authority topics are created as alerts for them come.
         let stage = Stage::build(
             &args.kafka,
@@ -79,7 +79,7 @@ impl App {
             admin,
             store,
             stage,
-            kafka: args.kafka,
+            topics: Topics::new(&args.kafka)?,
             metrics,
             readiness,
             rules,
@@ -94,12 +94,17 @@ impl App {
     /// Spawns the consumer and the admin server on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let directory = Directory::new(&self.store);
+        shutdown.spawn(
+            "directory",
+            directory::follow(self.store.clone(), directory.clone(), shutdown.token()),
+        );
         let handler = RouteAlerts {
             store: self.store,
             producer: self.stage.producer(),
-            kafka: self.kafka,
+            topics: self.topics,
+            directory,
             metrics: self.metrics.clone(),
-            topics: Mutex::new(HashSet::new()),
             rules: self.rules,
         };
         self.stage.spawn("route", handler, shutdown);

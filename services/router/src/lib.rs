@@ -3,6 +3,7 @@
 
 mod app;
 mod cli;
+mod directory;
 mod jurisdiction;
 mod metrics;
 mod preferences;
@@ -11,6 +12,7 @@ mod watch;
 
 pub use app::{App, ServeArgs};
 pub use cli::{main, Cli, Command};
+pub use directory::{follow as follow_directory, Directory};
 pub use jurisdiction::authorities_concerned;
 pub use metrics::Metrics;
 pub use service::RouteAlerts;

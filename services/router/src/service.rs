@@ -1,14 +1,15 @@
 //! The consumer of `alerts.detected`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
 use indicators::RuleSets;
-use kafka::{BatchHandler, KafkaArgs, Producer, Record, Rejection};
+use kafka::{BatchHandler, Producer, Record, Rejection, Topics};
 use store::{Authority, AuthorityAlert, DeliveryRecord, Store};
 
+use crate::directory::Directory;
 use crate::jurisdiction::authorities_concerned;
 use crate::metrics::Metrics;
 use crate::preferences::{for_roles, refusal};
@@ -21,10 +22,11 @@ const INTERRUPTED_TAIL: i64 = 10_000;
 pub struct RouteAlerts {
     pub store: Store,
     pub producer: Producer,
-    pub kafka: KafkaArgs,
+    /// Creates the authority topics as alerts for them come, and finds interrupted deliveries.
+    pub topics: Arc<Topics>,
+    /// The authority directory, kept in memory.
+    pub directory: Arc<Directory>,
     pub metrics: Metrics,
-    /// Authority topics known to exist.
-    pub topics: Mutex<HashSet<String>>,
     /// The rule sets, for the weights of single authorities.
     pub rules: Arc<RuleSets>,
 }
@@ -59,13 +61,7 @@ impl RouteAlerts {
     /// concerned, once; returns the alerts refused (invalid, or never accepted by the broker).
     pub async fn route(&self, batch: &[(i64, &Alert)]) -> anyhow::Result<Vec<Rejection>> {
         let mut rejected = Vec::new();
-        let directory: HashMap<String, Authority> = self
-            .store
-            .authorities()
-            .await?
-            .into_iter()
-            .map(|authority| (authority.country.clone(), authority))
-            .collect();
+        let directory = self.directory.get(&self.store).await?;
         let mut copies: Vec<Copy<'_>> = Vec::new();
         let mut planned: HashSet<(String, String)> = HashSet::new();
         let concerned: Vec<(i64, &Alert, Vec<AuthorityConcerned>)> = batch
@@ -103,7 +99,12 @@ impl RouteAlerts {
                 // An attempt found under way (the router stopped between marking and
                 // recording): sent already, it is recorded; not sent, it is sent.
                 Some(_) => match self
-                    .find_on_topic(&copy.record.topic, &copy.record.alert_id)
+                    .topics
+                    .find_keyed(
+                        &copy.record.topic,
+                        copy.record.alert_id.as_bytes(),
+                        INTERRUPTED_TAIL,
+                    )
                     .await?
                 {
                     Some(position) => {
@@ -127,15 +128,9 @@ impl RouteAlerts {
             .iter()
             .map(|copy| copy.record.topic.as_str())
             .collect();
-        let unknown: Vec<&str> = topics
-            .into_iter()
-            .filter(|topic| !self.topic_known(topic))
-            .collect();
-        if !unknown.is_empty() {
-            self.kafka.ensure_topics(&unknown).await?;
-            let mut known_topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
-            known_topics.extend(unknown.iter().map(|topic| (*topic).to_owned()));
-        }
+        self.topics
+            .ensure(&topics.into_iter().collect::<Vec<_>>())
+            .await?;
         let sends = to_send.iter().map(|copy| {
             self.producer.send(
                 &copy.record.topic,
@@ -275,26 +270,6 @@ impl RouteAlerts {
             });
         }
         Ok(copies)
-    }
-
-    /// Where the alert is on the authority's topic, if an interrupted attempt sent it.
-    async fn find_on_topic(
-        &self,
-        topic: &str,
-        alert_id: &str,
-    ) -> anyhow::Result<Option<(i32, i64)>> {
-        let (kafka, topic, key) = (self.kafka.clone(), topic.to_owned(), alert_id.to_owned());
-        tokio::task::spawn_blocking(move || {
-            kafka.find_keyed(&topic, key.as_bytes(), INTERRUPTED_TAIL)
-        })
-        .await?
-    }
-
-    fn topic_known(&self, topic: &str) -> bool {
-        self.topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(topic)
     }
 }
 

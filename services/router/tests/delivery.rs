@@ -3,16 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use events::Alert;
-use kafka::{KafkaArgs, Producer};
+use kafka::{KafkaArgs, Producer, Topics};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use router::{Metrics, RouteAlerts};
+use router::{Directory, Metrics, RouteAlerts};
 use store::{DeliveryRecord, Store};
 
 const TOPIC: &str = "alerts.ZA";
@@ -86,9 +85,9 @@ async fn an_interrupted_delivery_is_finished_without_a_second_copy() {
     let router = RouteAlerts {
         store: store.clone(),
         producer: producer.clone(),
-        kafka,
+        topics: Topics::new(&kafka).unwrap(),
+        directory: Directory::new(&store),
         metrics: Metrics::new().unwrap(),
-        topics: Mutex::new(HashSet::new()),
         rules: Arc::new(indicators::RuleSets::builtin().unwrap()),
     };
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -131,4 +130,54 @@ async fn an_interrupted_delivery_is_finished_without_a_second_copy() {
     router.route(&[(0, &alert(&fresh))]).await.unwrap();
     assert_eq!(copies(&fresh), 1);
     assert!(store.is_delivered(&fresh, "ZA").await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_in_memory_follows_an_announced_change() {
+    let store = Store::connect(&store::testing::fresh_postgres_url().await.unwrap(), 2)
+        .await
+        .unwrap();
+    let entry = |min_severity: &str| store::Authority {
+        country: "ZA".into(),
+        name: "SARS".into(),
+        contact: "x".into(),
+        topic: TOPIC.into(),
+        min_severity: min_severity.into(),
+        regimes: vec![],
+        categories: vec![],
+        watch_list_findings: true,
+        updated_at: 1,
+    };
+    store.upsert_authority(&entry("LOW")).await.unwrap();
+    let directory = Directory::new(&store);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let follower = tokio::spawn(router::follow_directory(
+        store.clone(),
+        directory.clone(),
+        stop.clone(),
+    ));
+    assert_eq!(
+        directory.get(&store).await.unwrap()["ZA"].min_severity,
+        "LOW"
+    );
+    // Give the follower time to listen before the change it must hear.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    store.upsert_authority(&entry("CRITICAL")).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let seen = directory.get(&store).await.unwrap()["ZA"]
+            .min_severity
+            .clone();
+        if seen == "CRITICAL" {
+            break;
+        }
+        // Without the announcement the entry read first is trusted for a minute.
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change seen within 5 s, still {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.cancel();
+    follower.await.unwrap().unwrap();
 }

@@ -135,6 +135,9 @@ impl Store {
         .bind(authority.updated_at)
         .execute(&self.pool)
         .await?;
+        // Routers keep the directory in memory.
+        self.announce(crate::Change::Directory, &authority.country)
+            .await?;
         Ok(())
     }
 
@@ -207,7 +210,13 @@ impl Store {
         .bind(key_id)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            // Streams opened with this key end at once.
+            self.announce(crate::Change::AuthorityKeyRevoked, key_id)
+                .await?;
+        }
+        Ok(revoked)
     }
 
     /// Keeps the copy of an alert delivered to an authority; a second copy is ignored.

@@ -112,13 +112,9 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let revoked = result.rows_affected() > 0;
-        if revoked && self.backend == crate::Backend::Postgres {
-            // Services that keep keys in memory drop this one at once (Store::key_revocations).
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(crate::KEY_REVOCATIONS)
-                .bind(key_id)
-                .execute(&self.pool)
-                .await?;
+        if revoked {
+            // Services that keep keys in memory drop this one at once.
+            self.announce(crate::Change::ApiKeyRevoked, key_id).await?;
         }
         Ok(revoked)
     }

@@ -5,6 +5,7 @@
 
 mod audit;
 mod authorities;
+mod changes;
 mod companies;
 mod deliveries;
 mod outbox;
@@ -22,6 +23,7 @@ use sqlx::AnyPool;
 
 pub use audit::{cli_actor, AuditEntry};
 pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
+pub use changes::{follow, Change, Heard};
 pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
@@ -69,9 +71,6 @@ pub enum Backend {
     Postgres,
     Sqlite,
 }
-
-/// The PostgreSQL notification channel on which the ids of revoked API keys are announced.
-pub(crate) const KEY_REVOCATIONS: &str = "pw_key_revocations";
 
 /// A connection pool to the system of record.
 #[derive(Clone)]
@@ -126,19 +125,6 @@ impl Store {
             backend,
             url: url.into(),
         })
-    }
-
-    /// The ids of API keys revoked from now on, by any process, as they are revoked: a
-    /// PostgreSQL listener on the revocation channel. `None` on SQLite, where no notification
-    /// exists. A listener that lost its connection reconnects by itself, but what was revoked
-    /// meanwhile is not announced again: see [`sqlx::postgres::PgListener::try_recv`].
-    pub async fn key_revocations(&self) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
-        if self.backend != Backend::Postgres {
-            return Ok(None);
-        }
-        let mut listener = sqlx::postgres::PgListener::connect(&self.url).await?;
-        listener.listen(KEY_REVOCATIONS).await?;
-        Ok(Some(listener))
     }
 
     /// The backend in use.
