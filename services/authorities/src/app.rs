@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{KafkaArgs, Stage};
-use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
+use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
 use store::Store;
 
 use crate::feedback::RecordFeedback;
@@ -30,7 +30,7 @@ pub struct ServeArgs {
     #[arg(long = "admin-token", env = "PW_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub http: HttpArgs,
     /// Milliseconds between two looks for new alerts on an open stream.
     #[arg(
         long = "stream-poll-ms",
@@ -56,7 +56,7 @@ impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("http_addr", &self.http_addr)
-            .field("tls", &self.tls)
+            .field("http", &self.http)
             .field(
                 "admin_token",
                 &self.admin_token.as_ref().map(|_| "<hidden>"),
@@ -102,7 +102,7 @@ impl App {
             BATCH,
         )
         .await?;
-        let http = HttpServer::bind(args.http_addr, &args.tls, "authority API").await?;
+        let http = HttpServer::bind(args.http_addr, &args.http, "authority API").await?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9104),

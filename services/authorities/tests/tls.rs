@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use authorities::{App, ServeArgs};
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, Shutdown, TlsArgs};
+use runtime::{AdminArgs, HttpArgs, Shutdown};
 use store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,9 +26,10 @@ async fn the_authority_api_is_served_over_tls() {
     let args = ServeArgs {
         http_addr: any_port,
         admin_token: Some("operator-token-0123456789".into()),
-        tls: TlsArgs {
+        http: HttpArgs {
             tls_cert: Some(cert.clone()),
             tls_key: Some(key.clone()),
+            ..HttpArgs::default()
         },
         stream_poll_ms: 100,
         admin: AdminArgs {
@@ -73,9 +74,9 @@ async fn the_authority_api_is_served_over_tls() {
 
     // A certificate without its key is refused at start, naming the setting.
     let half = ServeArgs {
-        tls: TlsArgs {
+        http: HttpArgs {
             tls_key: None,
-            ..args.tls.clone()
+            ..args.http.clone()
         },
         ..args
     };

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{GroupLag, KafkaArgs, Stage};
-use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
+use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
 use store::Store;
 use tokio::sync::Notify;
 
@@ -33,7 +33,7 @@ pub struct ServeArgs {
     )]
     pub http_addr: SocketAddr,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub http: HttpArgs,
     #[command(flatten)]
     pub admin: AdminArgs,
     #[command(flatten)]
@@ -80,7 +80,7 @@ impl App {
             BATCH,
         )
         .await?;
-        let http = HttpServer::bind(args.http_addr, &args.tls, "company API").await?;
+        let http = HttpServer::bind(args.http_addr, &args.http, "company API").await?;
         let matcher_lag = GroupLag::new(
             &args.kafka,
             &args.limits.matcher_group,
@@ -137,6 +137,7 @@ impl App {
             metrics: self.metrics.clone(),
             verifier: keys::Verifier::default(),
             limits: self.limits.clone(),
+            read_timeout: self.http.read_timeout(),
         };
         self.http.spawn(shutdown, http::router(state))?;
         shutdown.spawn("admin", self.admin.run(shutdown.token()));

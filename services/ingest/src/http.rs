@@ -1,7 +1,7 @@
 //! The company-facing HTTP API: `POST /v1/reports` and `GET /v1/reports/{id}`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path, State};
@@ -40,6 +40,8 @@ pub struct ApiState {
     /// API key records, dropped as they are revoked.
     pub keys: KeyCache,
     pub limits: Limits,
+    /// How long a client has to send a request's body.
+    pub read_timeout: Duration,
 }
 
 /// The API's routes.
@@ -139,6 +141,14 @@ impl From<Refusal> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
                 "too many reports are being received at once; retry shortly".to_owned(),
+                1,
+            ),
+            Refusal::CompanyBusy(limit) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_in_flight",
+                format!(
+                    "your company has {limit} reports being received at once, the most one company may; retry when one is answered"
+                ),
                 1,
             ),
             Refusal::Backlog(backlog) => (
@@ -291,6 +301,8 @@ async fn submit(
             }
             let result = match (error.status, error.error) {
                 (_, "busy") => "busy",
+                (_, "too_many_in_flight") => "too_many_in_flight",
+                (StatusCode::REQUEST_TIMEOUT, _) => "timeout",
                 (_, "backlog") => "backlog",
                 (StatusCode::PAYLOAD_TOO_LARGE, _) => "too_large",
                 (StatusCode::SERVICE_UNAVAILABLE, _) => "unavailable",
@@ -309,16 +321,30 @@ async fn submit(
     response
 }
 
-/// Admits a submission under the limits, then reads its body (at most `MAX_BODY_BYTES`) and
-/// accepts it. A refused submission's body is never read.
+/// Admits a submission under the limits, then reads its body (at most `MAX_BODY_BYTES`, within
+/// the read timeout) and accepts it. A refused submission's body is never read.
 async fn receive(
     state: &ApiState,
     company_id: String,
     body: Body,
 ) -> Result<(bool, ReportStatus), ApiError> {
-    let _permit = state.limits.admit()?;
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    let _admission = state.limits.admit(&company_id)?;
+    let read = tokio::time::timeout(
+        state.read_timeout,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    );
+    let body = read
         .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!(
+                    "the body did not arrive within {} s; nothing was stored",
+                    state.read_timeout.as_secs()
+                ),
+            )
+        })?
         .map_err(|_| {
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

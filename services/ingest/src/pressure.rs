@@ -3,14 +3,18 @@
 //!
 //! - Each company may make `rate` requests per second (bursts of `burst`); past that, 429 with
 //!   `Retry-After`.
-//! - At most `max_in_flight` submissions are read and stored at once; past that, 503.
+//! - At most `max_in_flight` submissions are read and stored at once; past that, 503. One
+//!   company may hold at most `max_in_flight_per_company` of them (a quarter by default);
+//!   past that, 429 for that company alone, so that its stalled or slow uploads never refuse
+//!   another company.
 //! - When the backlog (reports in the outbox plus reports on `orders.submitted` the matcher has
 //!   not taken yet) reaches `max_backlog`, 503 with `Retry-After` until it falls again. The
 //!   backlog is measured once a second from the database and the broker.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
@@ -37,6 +41,14 @@ pub struct LimitArgs {
     /// Most submissions read and stored at the same time.
     #[arg(long = "max-in-flight", env = "PW_MAX_IN_FLIGHT", default_value_t = 64)]
     pub max_in_flight: usize,
+    /// Most submissions of one company read and stored at the same time (0: a quarter of
+    /// `--max-in-flight`).
+    #[arg(
+        long = "max-in-flight-per-company",
+        env = "PW_MAX_IN_FLIGHT_PER_COMPANY",
+        default_value_t = 0
+    )]
+    pub max_in_flight_per_company: usize,
     /// Backlog (reports accepted but not yet taken by the matcher) at which submissions are
     /// refused with 503 until it falls.
     #[arg(long = "max-backlog", env = "PW_MAX_BACKLOG", default_value_t = 50_000)]
@@ -56,6 +68,7 @@ impl Default for LimitArgs {
             rate: 100,
             burst: 200,
             max_in_flight: 64,
+            max_in_flight_per_company: 0,
             max_backlog: 50_000,
             matcher_group: "matcher".to_owned(),
         }
@@ -69,6 +82,8 @@ pub enum Refusal {
     RateLimited(Duration),
     /// Too many submissions at once.
     Busy,
+    /// Too many submissions of this company at once: at most this many.
+    CompanyBusy(usize),
     /// The pipeline is this far behind.
     Backlog(i64),
 }
@@ -78,6 +93,9 @@ pub enum Refusal {
 pub struct Limits {
     rate: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     in_flight: Arc<Semaphore>,
+    /// Submissions in flight by company; companies with none are not in the map.
+    by_company: Arc<Mutex<HashMap<String, usize>>>,
+    per_company: usize,
     max_backlog: i64,
     backlog: Arc<AtomicI64>,
 }
@@ -90,9 +108,16 @@ impl Limits {
                 Quota::per_second(rate).allow_burst(burst),
             ))
         });
+        let max_in_flight = args.max_in_flight.max(1);
+        let per_company = match args.max_in_flight_per_company {
+            0 => max_in_flight / 4,
+            limit => limit.min(max_in_flight),
+        };
         Self {
             rate,
-            in_flight: Arc::new(Semaphore::new(args.max_in_flight.max(1))),
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            by_company: Arc::default(),
+            per_company: per_company.max(1),
             max_backlog: args.max_backlog,
             backlog: Arc::new(AtomicI64::new(0)),
         }
@@ -108,16 +133,33 @@ impl Limits {
         })
     }
 
-    /// Room for one more submission: a permit held while it is read and stored.
-    pub fn admit(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+    /// Room for one more submission of `company`: a permit held while it is read and stored.
+    pub fn admit(&self, company: &str) -> Result<Admission, Refusal> {
         let backlog = self.backlog.load(Ordering::Relaxed);
         if backlog >= self.max_backlog {
             return Err(Refusal::Backlog(backlog));
         }
-        self.in_flight
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Refusal::Busy)
+        {
+            let mut by_company = lock(&self.by_company);
+            let held = by_company.entry(company.to_owned()).or_default();
+            if *held >= self.per_company {
+                return Err(Refusal::CompanyBusy(self.per_company));
+            }
+            *held += 1;
+        }
+        // From here on, dropping the admission gives the company's place back.
+        let mut admission = Admission {
+            _permit: None,
+            company: company.to_owned(),
+            by_company: Arc::clone(&self.by_company),
+        };
+        admission._permit = Some(
+            self.in_flight
+                .clone()
+                .try_acquire_owned()
+                .map_err(|_| Refusal::Busy)?,
+        );
+        Ok(admission)
     }
 
     /// Records a measured backlog.
@@ -132,6 +174,30 @@ impl Limits {
             limiter.shrink_to_fit();
         }
     }
+}
+
+/// A submission's place among those in flight, given back when it is dropped.
+pub struct Admission {
+    _permit: Option<OwnedSemaphorePermit>,
+    company: String,
+    by_company: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        let mut by_company = lock(&self.by_company);
+        if let Some(held) = by_company.get_mut(&self.company) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                by_company.remove(&self.company);
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A count per company holds no invariant a panic could break.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Measures the backlog every second until shutdown. While the broker cannot be asked, the
@@ -186,6 +252,7 @@ mod tests {
             burst,
             max_in_flight: in_flight,
             max_backlog: backlog,
+            max_in_flight_per_company: 0,
             ..LimitArgs::default()
         })
     }
@@ -212,20 +279,39 @@ mod tests {
 
     #[test]
     fn submissions_beyond_the_in_flight_limit_are_refused_until_one_finishes() {
-        let limits = with(0, 0, 2, 100);
-        let first = limits.admit().unwrap();
-        let _second = limits.admit().unwrap();
-        assert_eq!(limits.admit().err(), Some(Refusal::Busy));
+        let limits = Limits::new(&LimitArgs {
+            max_in_flight: 2,
+            max_in_flight_per_company: 2,
+            ..LimitArgs::default()
+        });
+        let first = limits.admit("acme").unwrap();
+        let _second = limits.admit("acme").unwrap();
+        assert_eq!(limits.admit("other").err(), Some(Refusal::Busy));
         drop(first);
-        assert!(limits.admit().is_ok());
+        assert!(limits.admit("other").is_ok());
+    }
+
+    #[test]
+    fn one_company_holds_at_most_its_share_and_never_refuses_another() {
+        let limits = with(0, 0, 8, 100);
+        let held: Vec<Admission> = (0..2).map(|_| limits.admit("acme").unwrap()).collect();
+        assert_eq!(limits.admit("acme").err(), Some(Refusal::CompanyBusy(2)));
+        let other = limits.admit("other").unwrap();
+        drop(held);
+        assert!(limits.admit("acme").is_ok());
+        drop(other);
+        assert!(
+            lock(&limits.by_company).is_empty(),
+            "no company left behind"
+        );
     }
 
     #[test]
     fn a_backlog_at_the_limit_refuses_submissions_until_it_falls() {
         let limits = with(0, 0, 2, 100);
         limits.set_backlog(100);
-        assert_eq!(limits.admit().err(), Some(Refusal::Backlog(100)));
+        assert_eq!(limits.admit("acme").err(), Some(Refusal::Backlog(100)));
         limits.set_backlog(99);
-        assert!(limits.admit().is_ok());
+        assert!(limits.admit("acme").is_ok());
     }
 }

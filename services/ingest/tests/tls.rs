@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use ingest::{App, LimitArgs, ServeArgs};
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, Shutdown, TlsArgs};
+use runtime::{AdminArgs, HttpArgs, Shutdown};
 use store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,9 +24,10 @@ async fn the_company_api_is_served_over_tls() {
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     let args = ServeArgs {
         http_addr: any_port,
-        tls: TlsArgs {
+        http: HttpArgs {
             tls_cert: Some(cert),
             tls_key: Some(key),
+            ..HttpArgs::default()
         },
         admin: AdminArgs {
             admin_addr: Some(any_port),

@@ -117,7 +117,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ingest = ingest::App::build(
         ingest::ServeArgs {
             http_addr: args.http_addr,
-            tls: runtime::TlsArgs::default(),
+            http: runtime::HttpArgs::default(),
             admin: any_port.clone(),
             kafka: kafka.clone(),
             consumer_group: "ingest".into(),
@@ -152,7 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         authorities::ServeArgs {
             http_addr: args.authority_addr,
             admin_token: Some(operator_token.clone()),
-            tls: runtime::TlsArgs::default(),
+            http: runtime::HttpArgs::default(),
             stream_poll_ms: 500,
             admin: any_port.clone(),
             kafka: kafka.clone(),
@@ -174,7 +174,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         web_console::ServeArgs {
             http_addr: args.console_addr,
             operator_token: Some(operator_token.clone()),
-            tls: runtime::TlsArgs::default(),
+            http: runtime::HttpArgs::default(),
             services: admins
                 .iter()
                 .map(|(name, addr)| web_console::Target::at(name, &format!("http://{addr}")))

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, AdminServer, HttpServer, Readiness, Shutdown, TlsArgs};
+use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
 use store::Store;
 
 use crate::dead_letters::DeadLetters;
@@ -47,7 +47,7 @@ pub struct ServeArgs {
     )]
     pub operator_token: Option<String>,
     #[command(flatten)]
-    pub tls: TlsArgs,
+    pub http: HttpArgs,
     /// The services to watch, as name=admin url (their /readyz and /metrics); repeatable, or
     /// comma separated in the environment variable. Several instances of a service may share a
     /// name: their figures add up.
@@ -140,7 +140,7 @@ impl App {
         let dead_letter_topics = dead_letter_topics();
         let names: Vec<&str> = dead_letter_topics.iter().map(String::as_str).collect();
         args.kafka.ensure_topics(&names).await?;
-        let http = HttpServer::bind(args.http_addr, &args.tls, "console").await?;
+        let http = HttpServer::bind(args.http_addr, &args.http, "console").await?;
         let readiness = Readiness::default();
         let admin = AdminServer::bind(
             args.admin.addr_or(9105),
@@ -172,7 +172,7 @@ impl App {
     /// Spawns the console, the service monitor, the dead-letter reader and the admin server.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let dead_letters = DeadLetters::default();
-        let secure_cookie = self.args.tls.tls_cert.is_some();
+        let secure_cookie = self.args.http.tls_cert.is_some();
         let session_seconds = self.args.session_hours * 3600;
         let state = ConsoleState {
             store: self.store.clone(),

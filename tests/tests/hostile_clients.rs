@@ -1,0 +1,125 @@
+//! Clients that stall, send what the API refuses or trip on details, over the real services:
+//! what a black-box review of the company API found, each refused or accepted as it should be.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
+use std::time::{Duration, Instant};
+
+use system_tests::{create_company, sample_report, Pipeline};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// Opens a connection and sends the headers of a submission of `length` bytes with `key`, then
+/// one byte of the body: an upload that stalls.
+async fn stalled_upload(addr: &str, key: &str, length: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/reports HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The status line's code of the answer on `stream`, or `None` when the server closed the
+/// connection without one; waits at most `within`.
+async fn answer(stream: &mut TcpStream, within: Duration) -> Option<u16> {
+    let mut buffer = vec![0; 4096];
+    let read = tokio::time::timeout(within, stream.read(&mut buffer))
+        .await
+        .expect("an answer or a closed connection in time")
+        .ok()?;
+    let text = String::from_utf8_lossy(&buffer[..read]);
+    text.split(' ').nth(1).and_then(|code| code.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_company_stalling_uploads_never_refuses_another() {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let addr = pipeline.ingest_addr().to_owned();
+    pipeline.stop_service("ingest").await.unwrap();
+    // Eight in flight in all, two per company; a client has 3 s to send headers and body.
+    let serve = [
+        "serve",
+        "--http-addr",
+        &addr,
+        "--max-in-flight",
+        "8",
+        "--read-timeout-seconds",
+        "3",
+    ];
+    pipeline.start_service("ingest", &serve).await.unwrap();
+    let other = create_company(&pipeline.database_url, "beta-chemicals")
+        .await
+        .unwrap();
+
+    // Company A opens more stalled uploads than the whole server's limit.
+    let mut stalled = Vec::new();
+    for _ in 0..10 {
+        stalled.push(stalled_upload(&addr, &pipeline.api_key, 1_000).await);
+    }
+    // Its uploads past its share are refused at once; two stay open.
+    let mut refused = 0;
+    let mut open = Vec::new();
+    for mut stream in stalled {
+        match tokio::time::timeout(
+            Duration::from_millis(500),
+            answer(&mut stream, Duration::from_secs(1)),
+        )
+        .await
+        {
+            Ok(Some(429)) => refused += 1,
+            Ok(other) => panic!("a stalled upload answered {other:?}"),
+            Err(_) => open.push(stream),
+        }
+    }
+    assert_eq!((refused, open.len()), (8, 2), "A holds its share, no more");
+
+    // Company B's report is accepted at once.
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/v1/reports", pipeline.ingest_url))
+        .bearer_auth(&other)
+        .json(&sample_report(&format!("{}-b", pipeline.run)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "B waited {:?} behind A's uploads",
+        started.elapsed()
+    );
+
+    // A's stalled uploads are answered 408 once the read timeout passes, and a client that
+    // never finishes its headers is disconnected.
+    let mut slow_headers = TcpStream::connect(&addr).await.unwrap();
+    slow_headers
+        .write_all(b"POST /v1/reports HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    for mut stream in open {
+        assert_eq!(
+            answer(&mut stream, Duration::from_secs(10)).await,
+            Some(408)
+        );
+    }
+    let started = Instant::now();
+    let closed = answer(&mut slow_headers, Duration::from_secs(10)).await;
+    assert!(
+        closed.is_none() || closed == Some(408),
+        "headers never finished: {closed:?}"
+    );
+    println!(
+        "stalled uploads: A refused 8 of 10 with 429, B accepted at once, stalled bodies 408, \
+         unfinished headers closed after {:?} more",
+        started.elapsed()
+    );
+    let metrics = pipeline.metrics("ingest").await.unwrap();
+    assert!(
+        metrics.contains("pw_ingest_reports_total{result=\"too_many_in_flight\"} 8"),
+        "{metrics}"
+    );
+    pipeline.stop().await.unwrap();
+}
