@@ -123,3 +123,142 @@ async fn one_company_stalling_uploads_never_refuses_another() {
     );
     pipeline.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn careless_and_hostile_input_is_answered_as_the_readme_says() {
+    let pipeline = Pipeline::start().await.expect("pipeline starts");
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/reports", pipeline.ingest_url);
+    let post = |body: Vec<u8>, content_type: Option<&str>, scheme: &str| {
+        let mut request = client
+            .post(&url)
+            .header("authorization", format!("{scheme} {}", pipeline.api_key))
+            .body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let json = Some("application/json");
+    let report = |reference: &str| sample_report(&format!("{}-{reference}", pipeline.run));
+
+    // Refused: control characters, absurd quantities, dates no reader can take, non-JSON.
+    let mut broken = report("crlf");
+    broken["company_reference"] = format!("{}-cr\r\nX-Forged: 1", pipeline.run).into();
+    let (status, body) = post(serde_json::to_vec(&broken).unwrap(), json, "Bearer").await;
+    assert_eq!(
+        (status, body["problems"][0]["code"].as_str()),
+        (400, Some("invalid_characters")),
+        "{body}"
+    );
+    let mut huge = report("huge");
+    huge["lines"][0]["quantity"] = 1e308.into();
+    huge["lines"][0]["unit"] = "t".into();
+    let (status, body) = post(serde_json::to_vec(&huge).unwrap(), json, "Bearer").await;
+    assert_eq!(
+        (status, body["problems"][0]["field"].as_str()),
+        (400, Some("lines[0].quantity")),
+        "{body}"
+    );
+    for date in ["0000-01-01", "9999-12-31"] {
+        let mut dated = report(date);
+        dated["order_date"] = date.into();
+        let (status, body) = post(serde_json::to_vec(&dated).unwrap(), json, "Bearer").await;
+        assert_eq!(
+            (status, body["problems"][0]["code"].as_str()),
+            (400, Some("invalid_date")),
+            "{date}: {body}"
+        );
+    }
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let (status, body) = post(
+            serde_json::to_vec(&report("typed")).unwrap(),
+            content_type,
+            "Bearer",
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (415, Some("unsupported_media_type")),
+            "{content_type:?}: {body}"
+        );
+    }
+
+    // Accepted: a byte-order mark, the scheme in lower case, the same report re-sent with other
+    // whitespace and field order (a duplicate, not a conflict).
+    let first = report("erp");
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend(serde_json::to_vec(&first).unwrap());
+    let (status, receipt) = post(with_bom, Some("application/json; charset=utf-8"), "bearer").await;
+    assert_eq!(status, 202, "{receipt}");
+    let pretty = serde_json::to_string_pretty(&first)
+        .unwrap()
+        .replace("\n", "\r\n    ");
+    let (status, again) = post(pretty.into_bytes(), json, "BEARER").await;
+    assert_eq!(
+        (status, &again["duplicate"]),
+        (200, &serde_json::Value::Bool(true)),
+        "{again}"
+    );
+    assert_eq!(again["report_id"], receipt["report_id"]);
+    let mut changed = first.clone();
+    changed["lines"][0]["quantity"] = 7.into();
+    let (status, body) = post(serde_json::to_vec(&changed).unwrap(), json, "Bearer").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("reference_reused")),
+        "{body}"
+    );
+
+    // An authority's note with a NUL is refused before anything is looked up or stored.
+    let authority = serde_json::json!({"name": "Douane", "contact": "douane@example.nl"});
+    let (status, body) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::PUT,
+            "/admin/v1/authorities/NL",
+            Some(authority),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, key) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::POST,
+            "/admin/v1/authorities/NL/keys",
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{key}");
+    let response = client
+        .post(format!("{}/v1/alerts/any/feedback", pipeline.authority_url))
+        .bearer_auth(key["api_key"].as_str().unwrap())
+        .json(&serde_json::json!({"disposition": "UNDER_REVIEW", "author": "J. Smit", "note": "seen\u{0}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("note: contains the control character U+0000"),
+        "{body}"
+    );
+    pipeline.stop().await.unwrap();
+}

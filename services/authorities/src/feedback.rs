@@ -35,8 +35,8 @@ impl BatchHandler for RecordFeedback {
                 ));
                 continue;
             }
-            if feedback.author.trim().is_empty() {
-                rejected.push(record.reject("invalid", "author is empty"));
+            if let Some((field, reason)) = text_problem(&feedback.author, &feedback.note) {
+                rejected.push(record.reject("invalid", format!("{field}: {reason}")));
                 continue;
             }
             let disposition = feedback.disposition.as_str();
@@ -60,5 +60,53 @@ impl BatchHandler for RecordFeedback {
             }
         }
         Ok(rejected)
+    }
+}
+
+/// Longest author of a disposition, in characters.
+const MAX_AUTHOR_CHARS: usize = 200;
+/// Longest note of a disposition, in characters.
+const MAX_NOTE_CHARS: usize = 4000;
+
+/// What is wrong with a disposition's author or note, naming the field, whichever way it came
+/// (the API or the topic): an author is 1 to 200 characters, a note at most 4,000, and neither
+/// holds a control character (a note may break lines).
+pub(crate) fn text_problem(author: &str, note: &str) -> Option<(&'static str, String)> {
+    let author_chars = author.trim().chars().count();
+    if author_chars == 0 || author_chars > MAX_AUTHOR_CHARS {
+        return Some((
+            "author",
+            format!("must name who records it (1 to {MAX_AUTHOR_CHARS} characters)"),
+        ));
+    }
+    if let Some(bad) = domain::text::forbidden_char(author, false) {
+        return Some(("author", domain::text::forbidden_reason(bad)));
+    }
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Some(("note", format!("at most {MAX_NOTE_CHARS} characters")));
+    }
+    if let Some(bad) = domain::text::forbidden_char(note, true) {
+        return Some(("note", domain::text::forbidden_reason(bad)));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_problem;
+
+    #[test]
+    fn authors_and_notes_without_control_characters_are_accepted() {
+        assert_eq!(text_problem("J. Smit", "seen;\r\nfollow up"), None);
+        assert_eq!(text_problem(" ", "").map(|p| p.0), Some("author"));
+        assert_eq!(
+            text_problem("J. Smit", "a\0b"),
+            Some(("note", "contains the control character U+0000".into()))
+        );
+        assert_eq!(text_problem("J.\tSmit", "").map(|p| p.0), Some("author"));
+        assert_eq!(
+            text_problem("x", &"n".repeat(4001)).map(|p| p.0),
+            Some("note")
+        );
     }
 }

@@ -76,6 +76,19 @@ impl ApiError {
         }
     }
 
+    /// A JSON body that cannot be read: 415 when it is not declared JSON, else 400.
+    fn body(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        let status = rejection.status();
+        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return Self::new(
+                status,
+                "unsupported_media_type",
+                "the body must be JSON sent as Content-Type: application/json",
+            );
+        }
+        Self::invalid("body", rejection.body_text())
+    }
+
     fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -115,9 +128,8 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .headers
         .get(header::AUTHORIZATION)?
         .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+        .ok()
+        .and_then(keys::bearer)
 }
 
 /// The authority calling, from its key.
@@ -363,7 +375,7 @@ async fn add_feedback(
     Path(alert_id): Path<String>,
     body: Result<Json<FeedbackBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<FeedbackView>), ApiError> {
-    let Json(body) = body.map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
+    let Json(body) = body.map_err(ApiError::body)?;
     let disposition_text = body
         .disposition
         .ok_or_else(|| ApiError::invalid("disposition", "missing"))?;
@@ -374,15 +386,9 @@ async fn add_feedback(
         )
     })?;
     let author = body.author.unwrap_or_default();
-    if author.trim().is_empty() || author.len() > 200 {
-        return Err(ApiError::invalid(
-            "author",
-            "must name who records it (1 to 200 characters)",
-        ));
-    }
     let note = body.note.unwrap_or_default();
-    if note.len() > 4000 {
-        return Err(ApiError::invalid("note", "at most 4000 characters"));
+    if let Some((field, reason)) = crate::feedback::text_problem(&author, &note) {
+        return Err(ApiError::invalid(field, reason));
     }
     if state
         .store
@@ -481,8 +487,7 @@ async fn admin_put_authority(
     Path(country): Path<String>,
     body: Result<Json<AuthorityArgs>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<AuthorityView>, ApiError> {
-    let Json(mut args) =
-        body.map_err(|rejection| ApiError::invalid("body", rejection.body_text()))?;
+    let Json(mut args) = body.map_err(ApiError::body)?;
     args.country = country;
     let authority = directory::validate(&args).map_err(|reason| {
         let (field, reason) = reason.split_once(": ").unwrap_or(("body", reason.as_str()));

@@ -2,6 +2,7 @@
 
 mod cas;
 mod country;
+pub mod text;
 mod unit;
 
 pub use cas::{CasError, CasNumber};

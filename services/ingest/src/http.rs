@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -221,9 +221,9 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Company, ApiErr
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(keys::bearer)
         .ok_or_else(ApiError::unauthorized)?;
-    let (key_id, secret) = keys::split(token.trim()).ok_or_else(ApiError::unauthorized)?;
+    let (key_id, secret) = keys::split(token).ok_or_else(ApiError::unauthorized)?;
     let record = state
         .keys
         .get(&state.store, key_id)
@@ -276,10 +276,15 @@ fn rfc3339(micros: i64) -> String {
 async fn submit(
     State(state): State<ApiState>,
     Company(company_id): Company,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let (result, response) = match receive(&state, company_id, body).await {
+    let received = match json_content(&headers) {
+        Ok(()) => receive(&state, company_id, body).await,
+        Err(error) => Err(error),
+    };
+    let (result, response) = match received {
         Ok((duplicate, found)) => {
             let status = if duplicate {
                 StatusCode::OK
@@ -305,6 +310,7 @@ async fn submit(
                 (StatusCode::REQUEST_TIMEOUT, _) => "timeout",
                 (_, "backlog") => "backlog",
                 (StatusCode::PAYLOAD_TOO_LARGE, _) => "too_large",
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, _) => "unsupported_media_type",
                 (StatusCode::SERVICE_UNAVAILABLE, _) => "unavailable",
                 (StatusCode::CONFLICT, _) => "conflict",
                 (status, _) if status.is_server_error() => "error",
@@ -319,6 +325,36 @@ async fn submit(
         .request_seconds
         .observe(started.elapsed().as_secs_f64());
     response
+}
+
+/// Whether the request says its body is JSON (`application/json`, or a `+json` type), as the
+/// API reads nothing else.
+fn json_content(headers: &HeaderMap) -> Result<(), ApiError> {
+    let stated = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let essence = stated
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    let stated = if stated.is_empty() {
+        "no Content-Type".to_owned()
+    } else {
+        format!("Content-Type {stated:?}")
+    };
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("the body must be JSON sent as Content-Type: application/json, not {stated}"),
+    ))
 }
 
 /// Admits a submission under the limits, then reads its body (at most `MAX_BODY_BYTES`, within
@@ -361,8 +397,10 @@ async fn receive(
 async fn accept(
     state: &ApiState,
     company_id: String,
-    body: &Bytes,
+    body: &[u8],
 ) -> Result<(bool, ReportStatus), ApiError> {
+    // A byte-order mark, which some ERP exports put first, is no part of the JSON.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let request: ReportRequest = {
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
@@ -413,7 +451,17 @@ async fn accept(
         ));
     }
     let customer_key = format!("{company_id}/{}", report.customer.id);
-    let payload_sha256 = hex::encode(Sha256::digest(body));
+    // The content, not the bytes: the same report sent again with other whitespace or another
+    // order of fields is the same report.
+    let canonical = serde_json::to_vec(&request).map_err(|error| {
+        tracing::error!(%error, "cannot serialize a parsed report");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the report could not be read",
+        )
+    })?;
+    let payload_sha256 = hex::encode(Sha256::digest(&canonical));
     let new_report = NewReport {
         id: report_id,
         company_id: company_id.clone(),

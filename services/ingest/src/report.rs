@@ -18,6 +18,15 @@ pub const MAX_TRANSIT_COUNTRIES: usize = 20;
 pub const MAX_TEXT_CHARS: usize = 1000;
 /// Longest identifier field (references, ids), in characters.
 pub const MAX_ID_CHARS: usize = 200;
+/// Largest quantity of one line in the unit's base (kilograms, litres, pieces): a million
+/// tonnes, more than the largest tanker carries.
+pub const MAX_BASE_QUANTITY: f64 = 1e9;
+/// Smallest quantity of one line in the unit's base: a microgram.
+pub const MIN_BASE_QUANTITY: f64 = 1e-9;
+/// Earliest order date accepted: the year the 1988 Convention's Tables began to apply.
+pub const EARLIEST_ORDER_DATE: (i32, u32, u32) = (1990, 1, 1);
+/// How far after the day of submission an order date may lie (orders dated ahead).
+pub const MAX_DAYS_AHEAD: i64 = 366;
 
 /// The body of `POST /v1/reports`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -138,14 +147,11 @@ impl Problems {
             );
             return None;
         }
-        if let Some(bad) = text
-            .chars()
-            .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        {
+        if let Some(bad) = domain::text::forbidden_char(text, false) {
             self.add(
                 field,
                 "invalid_characters",
-                format!("contains the control character U+{:04X}", u32::from(bad)),
+                domain::text::forbidden_reason(bad),
             );
             return None;
         }
@@ -231,7 +237,7 @@ impl ReportRequest {
         let reference =
             problems.required("company_reference", &self.company_reference, MAX_ID_CHARS);
         let supplier_country = problems.country("supplier_country", &self.supplier_country);
-        let order_date = self.order_date(&mut problems);
+        let order_date = self.order_date(&mut problems, envelope.submitted_at);
         let customer = self.customer(&mut problems);
         let delivery = self.delivery(&mut problems);
         let transit_countries = self.transit_countries(&mut problems);
@@ -285,7 +291,7 @@ impl ReportRequest {
         }
     }
 
-    fn order_date(&self, problems: &mut Problems) -> Option<i32> {
+    fn order_date(&self, problems: &mut Problems, submitted_at: i64) -> Option<i32> {
         let text = problems.required("order_date", &self.order_date, MAX_ID_CHARS)?;
         let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") else {
             problems.add(
@@ -295,6 +301,20 @@ impl ReportRequest {
             );
             return None;
         };
+        let (year, month, day) = EARLIEST_ORDER_DATE;
+        let earliest = NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default();
+        let today = chrono::DateTime::from_timestamp_micros(submitted_at)
+            .map(|time| time.date_naive())
+            .unwrap_or_default();
+        let latest = today + chrono::Days::new(MAX_DAYS_AHEAD.unsigned_abs());
+        if date < earliest || date > latest {
+            problems.add(
+                "order_date",
+                "invalid_date",
+                format!("{text} is not between {earliest} and {latest} (a year after today)"),
+            );
+            return None;
+        }
         let days = date.signed_duration_since(NaiveDate::default()).num_days();
         i32::try_from(days).ok()
     }
@@ -472,6 +492,30 @@ impl ReportRequest {
                 }
                 other => other,
             };
+            let quantity = match (quantity, unit) {
+                (Some(amount), Some(unit)) => {
+                    let base = amount * unit.to_base();
+                    let name = match unit.dimension() {
+                        domain::Dimension::Mass => "kg",
+                        domain::Dimension::Volume => "l",
+                        domain::Dimension::Count => "pieces",
+                    };
+                    if (MIN_BASE_QUANTITY..=MAX_BASE_QUANTITY).contains(&base) {
+                        Some(amount)
+                    } else {
+                        problems.add(
+                            field("quantity"),
+                            "invalid_quantity",
+                            format!(
+                                "{amount} {} is {base:e} {name}, outside what one order line can hold ({MIN_BASE_QUANTITY:e} to {MAX_BASE_QUANTITY:e} {name})",
+                                unit.symbol()
+                            ),
+                        );
+                        None
+                    }
+                }
+                (quantity, _) => quantity,
+            };
             let packaging = problems.optional(&field("packaging"), &line.packaging, MAX_TEXT_CHARS);
             if let (Some(number), Some(description), Some(quantity), Some(unit)) =
                 (line_number, description, quantity, unit)
@@ -500,7 +544,7 @@ mod tests {
         Envelope {
             report_id: "r1".into(),
             company_id: "acme".into(),
-            submitted_at: 1,
+            submitted_at: events::now_micros(),
         }
     }
 
@@ -578,18 +622,62 @@ mod tests {
     fn control_characters_are_refused() {
         let mut request = valid();
         request.company_reference = Some("SO-1\u{0}".into());
-        request.lines[0].description = Some("Acetone\tdrum\n".into());
+        request.lines[0].description = Some("Acetone\tdrum".into());
+        request.customer.as_mut().unwrap().id = Some("K-1\r\nX-Injected: 1".into());
+        // Surrounding whitespace is trimmed, not refused.
+        request.end_use = Some("solvent\n".into());
         let problems = request.parse(envelope()).unwrap_err();
-        assert_eq!(problems.len(), 1);
+        let found: Vec<(&str, &str)> = problems
+            .iter()
+            .map(|p| (p.field.as_str(), p.reason.as_str()))
+            .collect();
         assert_eq!(
-            (problems[0].field.as_str(), problems[0].code),
-            ("company_reference", "invalid_characters")
+            found,
+            vec![
+                ("company_reference", "contains the control character U+0000"),
+                ("customer.id", "contains the control character U+000D"),
+                (
+                    "lines[0].description",
+                    "contains the control character U+0009"
+                ),
+            ]
         );
-        assert!(
-            problems[0].reason.contains("U+0000"),
-            "{}",
-            problems[0].reason
-        );
+        assert!(problems.iter().all(|p| p.code == "invalid_characters"));
+    }
+
+    #[test]
+    fn quantities_beyond_any_order_and_dates_outside_a_sane_window_are_refused() {
+        for (quantity, unit, accepted) in [
+            (1e308, "t", false),
+            (2e6, "t", false),
+            (1e6, "t", true),
+            (0.001, "mg", true),
+            (1e-4, "mg", false),
+            (5e9, "each", false),
+        ] {
+            let mut request = valid();
+            request.lines[0].quantity = Some(quantity);
+            request.lines[0].unit = Some(unit.into());
+            let parsed = request.parse(envelope());
+            assert_eq!(parsed.is_ok(), accepted, "{quantity} {unit}: {parsed:?}");
+            if let Err(problems) = parsed {
+                assert_eq!(problems[0].field, "lines[0].quantity");
+                assert_eq!(problems[0].code, "invalid_quantity");
+            }
+        }
+        let next_year = chrono::Utc::now().date_naive() + chrono::Days::new(300);
+        for (date, accepted) in [
+            ("0000-01-01", false),
+            ("9999-12-31", false),
+            ("1989-12-31", false),
+            ("1990-01-01", true),
+            (next_year.to_string().as_str(), true),
+        ] {
+            let mut request = valid();
+            request.order_date = Some(date.into());
+            let parsed = request.parse(envelope());
+            assert_eq!(parsed.is_ok(), accepted, "{date}: {parsed:?}");
+        }
     }
 
     #[test]

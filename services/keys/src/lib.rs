@@ -51,6 +51,14 @@ pub fn generate() -> NewKey {
     }
 }
 
+/// The credentials of an `Authorization` header value with the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 9110, 11.1): `Bearer pw_...`, `bearer pw_...`.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.trim_start().split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
+}
+
 /// Splits a presented token into key id and secret.
 pub fn split(token: &str) -> Option<(&str, &str)> {
     let rest = token.strip_prefix("pw_")?;
@@ -187,6 +195,16 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_credentials_required() {
+        assert_eq!(bearer("Bearer pw_a.b"), Some("pw_a.b"));
+        assert_eq!(bearer("bearer  pw_a.b "), Some("pw_a.b"));
+        assert_eq!(bearer("BEARER pw_a.b"), Some("pw_a.b"));
+        assert_eq!(bearer("Basic cHc6eA=="), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearerpw_a.b"), None);
+    }
 
     #[test]
     fn a_generated_key_verifies_and_a_wrong_one_does_not() {
