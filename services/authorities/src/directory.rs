@@ -51,6 +51,16 @@ pub fn validate(args: &AuthorityArgs) -> Result<Authority, String> {
     if args.contact.trim().is_empty() {
         return Err("contact: must not be empty".into());
     }
+    let texts = [("name", &args.name), ("contact", &args.contact)];
+    let categories = args.categories.iter().map(|category| ("categories", category));
+    for (field, text) in texts.into_iter().chain(categories) {
+        if text.chars().count() > 500 {
+            return Err(format!("{field}: at most 500 characters"));
+        }
+        if let Some(bad) = domain::text::forbidden_char(text, false) {
+            return Err(format!("{field}: {}", domain::text::forbidden_reason(bad)));
+        }
+    }
     let severity = args.min_severity.to_ascii_uppercase();
     let known = [
         Severity::Low,
@@ -207,5 +217,10 @@ mod tests {
         assert!(wrong(|a| a.name = " ".into()).starts_with("name:"));
         assert!(wrong(|a| a.min_severity = "urgent".into()).starts_with("min_severity:"));
         assert!(wrong(|a| a.regimes = vec!["UK".into()]).starts_with("regimes:"));
+        assert_eq!(
+            wrong(|a| a.contact = "fiod@example.nl\r\nBcc: x".into()),
+            "contact: contains the control character U+000D"
+        );
+        assert!(wrong(|a| a.categories = vec!["Table I\0".into()]).starts_with("categories:"));
     }
 }
