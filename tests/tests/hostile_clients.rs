@@ -262,3 +262,101 @@ async fn careless_and_hostile_input_is_answered_as_the_readme_says() {
     );
     pipeline.stop().await.unwrap();
 }
+
+/// Reads `response`'s body until the server ends it; when that was, or `None` when it was
+/// still open after `within`.
+async fn ended_within(mut response: reqwest::Response, within: Duration) -> Option<Instant> {
+    tokio::time::timeout(within, async {
+        while let Ok(Some(_)) = response.chunk().await {}
+    })
+    .await
+    .ok()?;
+    Some(Instant::now())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_authority_key_ends_the_streams_opened_with_it() {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let console = pipeline.start_console().await.unwrap();
+    let client = reqwest::Client::new();
+    let authority = serde_json::json!({"name": "Douane", "contact": "douane@example.nl"});
+    let (status, body) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::PUT,
+            "/admin/v1/authorities/NL",
+            Some(authority),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let issue = || {
+        pipeline.admin(
+            &client,
+            reqwest::Method::POST,
+            "/admin/v1/authorities/NL/keys",
+            None,
+        )
+    };
+    let (revoked_key, kept_key) = (issue().await.1, issue().await.1);
+    let revoked_key = revoked_key["api_key"].as_str().unwrap().to_owned();
+    let kept_key = kept_key["api_key"].as_str().unwrap().to_owned();
+
+    // Streams open with the key to revoke (the API and the console's live feed) and with
+    // another key of the same authority.
+    let api_stream = |key: String| {
+        let request = client
+            .get(format!("{}/v1/alerts/stream", pipeline.authority_url))
+            .bearer_auth(key);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response
+        }
+    };
+    let doomed = api_stream(revoked_key.clone()).await;
+    let kept = api_stream(kept_key).await;
+    let (browser, cookie) = system_tests::console_session(&console, &revoked_key)
+        .await
+        .unwrap();
+    let live = browser
+        .get(format!("{console}/events"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    // Let the streams settle into waiting for alerts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let key_id = revoked_key.split('_').nth(1).unwrap().to_owned();
+    let revoked_at = Instant::now();
+    let (status, _) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/keys/{key_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (api, console_feed, other) = tokio::join!(
+        ended_within(doomed, Duration::from_secs(4)),
+        ended_within(live, Duration::from_secs(4)),
+        ended_within(kept, Duration::from_secs(2)),
+    );
+    let api = api.expect("the API stream ends once its key is revoked") - revoked_at;
+    let console_feed =
+        console_feed.expect("the console's live feed ends once its key is revoked") - revoked_at;
+    // Both are told at once (announced by the database), not at their next periodic check.
+    assert!(
+        api < Duration::from_secs(1),
+        "the API stream ended after {api:?}"
+    );
+    assert!(
+        console_feed < Duration::from_secs(1),
+        "the live feed ended after {console_feed:?}"
+    );
+    assert_eq!(other, None, "a stream of another key stays open");
+    println!("revocation: API stream ended after {api:?}, console feed after {console_feed:?}");
+    pipeline.stop().await.unwrap();
+}

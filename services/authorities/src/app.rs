@@ -134,7 +134,14 @@ impl App {
 
     /// Spawns the API, the feedback consumer and the admin server on `shutdown`.
     pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let (announcements, follow) = store::Announcements::follow(
+            self.store.clone(),
+            &[store::Change::AuthorityKeyRevoked],
+            shutdown.token(),
+        );
+        shutdown.spawn("announcements", follow);
         let state = ApiState {
+            announcements,
             store: self.store.clone(),
             metrics: self.metrics.clone(),
             admin_token: self.admin_token,

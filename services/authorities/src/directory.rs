@@ -52,7 +52,10 @@ pub fn validate(args: &AuthorityArgs) -> Result<Authority, String> {
         return Err("contact: must not be empty".into());
     }
     let texts = [("name", &args.name), ("contact", &args.contact)];
-    let categories = args.categories.iter().map(|category| ("categories", category));
+    let categories = args
+        .categories
+        .iter()
+        .map(|category| ("categories", category));
     for (field, text) in texts.into_iter().chain(categories) {
         if text.chars().count() > 500 {
             return Err(format!("{field}: at most 500 characters"));

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -14,7 +14,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use events::Disposition;
 use serde::{Deserialize, Serialize};
-use store::{AuthorityAlert, FeedbackRecord, Store, StoreError};
+use store::{Announcements, AuthorityAlert, Change, FeedbackRecord, Store, StoreError};
 use subtle::ConstantTimeEq as _;
 
 use crate::directory::{self, AuthorityArgs};
@@ -34,6 +34,8 @@ pub struct ApiState {
     pub poll: Duration,
     /// Remembers verified API keys (Argon2 runs once per key and process).
     pub verifier: keys::Verifier,
+    /// Revocations of authority keys, which end the streams opened with them.
+    pub announcements: Announcements,
 }
 
 /// The routes.
@@ -135,6 +137,7 @@ fn bearer(parts: &Parts) -> Option<&str> {
 /// The authority calling, from its key.
 pub struct Caller {
     pub country: String,
+    pub key_id: String,
 }
 
 impl FromRequestParts<ApiState> for Caller {
@@ -165,6 +168,7 @@ impl FromRequestParts<ApiState> for Caller {
         }
         Ok(Caller {
             country: key.country,
+            key_id: key_id.to_owned(),
         })
     }
 }
@@ -298,33 +302,96 @@ async fn stream_alerts(
         (0, i64::MAX),
     )?;
     state.metrics.streams.inc();
-    let open = StreamGuard(state.metrics.clone());
-    let start = (state, caller.country, after, VecDeque::new(), open);
-    let stream = futures::stream::unfold(
-        start,
-        |(state, country, mut after, mut pending, open)| async move {
-            loop {
-                if let Some(alert) = pending.pop_front() {
-                    let alert: AuthorityAlert = alert;
-                    after = alert.seq;
-                    let event = Event::default()
-                        .id(alert.seq.to_string())
-                        .event("alert")
-                        .data(alert.alert_json);
-                    return Some((Ok(event), (state, country, after, pending, open)));
+    let feed = Feed {
+        subscription: state.announcements.subscribe(),
+        _open: StreamGuard(state.metrics.clone()),
+        state,
+        country: caller.country,
+        key_id: caller.key_id,
+        after,
+        pending: VecDeque::new(),
+        checked: Instant::now(),
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// How often an open stream checks that its key is still valid, besides hearing its revocation
+/// announced (the only check on SQLite, which announces nothing).
+const KEY_RECHECK: Duration = Duration::from_secs(5);
+
+/// An open alert stream of one authority, opened with one key.
+struct Feed {
+    state: ApiState,
+    country: String,
+    key_id: String,
+    after: i64,
+    pending: VecDeque<AuthorityAlert>,
+    subscription: store::Subscription,
+    /// When the key was last found valid.
+    checked: Instant,
+    _open: StreamGuard,
+}
+
+impl Feed {
+    /// The next alert's event; `None` once the key is revoked, which ends the stream.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.checked.elapsed() >= KEY_RECHECK {
+                if !self.key_valid().await {
+                    return None;
                 }
-                match state.store.alert_feed(Some(&country), after, 100).await {
-                    Ok(alerts) if !alerts.is_empty() => pending.extend(alerts),
-                    Ok(_) => tokio::time::sleep(state.poll).await,
-                    Err(error) => {
-                        tracing::warn!(error = %error, "alert stream cannot read the database");
-                        tokio::time::sleep(state.poll * 4).await;
+                self.checked = Instant::now();
+            }
+            if let Some(alert) = self.pending.pop_front() {
+                self.after = alert.seq;
+                let event = Event::default()
+                    .id(alert.seq.to_string())
+                    .event("alert")
+                    .data(alert.alert_json);
+                return Some(event);
+            }
+            let pause = match self
+                .state
+                .store
+                .alert_feed(Some(&self.country), self.after, 100)
+                .await
+            {
+                Ok(alerts) if !alerts.is_empty() => {
+                    self.pending.extend(alerts);
+                    continue;
+                }
+                Ok(_) => self.state.poll,
+                Err(error) => {
+                    tracing::warn!(error = %error, "alert stream cannot read the database");
+                    self.state.poll * 4
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = self.subscription.until(Change::AuthorityKeyRevoked, &self.key_id) => {
+                    if !self.key_valid().await {
+                        tracing::info!(key_id = self.key_id, "alert stream ended: its key was revoked");
+                        return None;
                     }
                 }
             }
-        },
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+        }
+    }
+
+    /// Whether the stream's key is still valid; a database that cannot answer keeps it open.
+    async fn key_valid(&self) -> bool {
+        match self.state.store.authority_key(&self.key_id).await {
+            Ok(key) => key.is_some_and(|key| !key.revoked),
+            Err(error) => {
+                tracing::warn!(%error, "alert stream cannot check its key");
+                true
+            }
+        }
+    }
 }
 
 /// Counts an open stream until it is dropped.

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Backend, Store, StoreError};
@@ -128,6 +129,65 @@ pub async fn follow(
                     () = shutdown.cancelled() => return Ok(()),
                     () = tokio::time::sleep(pause) => {}
                 }
+            }
+        }
+    }
+}
+
+/// Announcements of changes heard once per process and handed to every part of it that waits
+/// for one (each open alert stream waits for its own key's revocation). Cheap to clone.
+#[derive(Clone)]
+pub struct Announcements {
+    sender: broadcast::Sender<Heard>,
+}
+
+impl Announcements {
+    /// Announcements of `changes`, and the task that hears them from the database until
+    /// `shutdown` (to be spawned).
+    pub fn follow(
+        store: Store,
+        changes: &'static [Change],
+        shutdown: CancellationToken,
+    ) -> (
+        Self,
+        impl std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) {
+        let (sender, _) = broadcast::channel(256);
+        let heard = {
+            let sender = sender.clone();
+            move |heard: Heard| {
+                // Nobody waiting is no error.
+                let _ = sender.send(heard);
+            }
+        };
+        let task = follow(store, changes, heard, shutdown);
+        (Self { sender }, task)
+    }
+
+    /// Announcements from now on.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription {
+            receiver: self.sender.subscribe(),
+        }
+    }
+}
+
+/// One waiter's announcements.
+pub struct Subscription {
+    receiver: broadcast::Receiver<Heard>,
+}
+
+impl Subscription {
+    /// Returns when `change` naming `name` is announced, or when announcements may have been
+    /// missed (the connection to the database was lost, or this waiter fell behind): then the
+    /// caller checks for itself. Never returns when nothing announces changes (SQLite).
+    pub async fn until(&mut self, change: Change, name: &str) {
+        loop {
+            match self.receiver.recv().await {
+                Ok(Heard::Changed(heard, named)) if heard == change && named == name => return,
+                Ok(Heard::Changed(..)) => {}
+                Ok(Heard::MayHaveMissed) | Err(broadcast::error::RecvError::Lagged(_)) => return,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
             }
         }
     }

@@ -23,7 +23,7 @@ use sqlx::AnyPool;
 
 pub use audit::{cli_actor, AuditEntry};
 pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
-pub use changes::{follow, Change, Heard};
+pub use changes::{follow, Announcements, Change, Heard, Subscription};
 pub use companies::{ApiKeyRecord, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};

@@ -174,7 +174,14 @@ impl App {
         let dead_letters = DeadLetters::default();
         let secure_cookie = self.args.http.tls_cert.is_some();
         let session_seconds = self.args.session_hours * 3600;
+        let (announcements, follow) = store::Announcements::follow(
+            self.store.clone(),
+            &[store::Change::AuthorityKeyRevoked],
+            shutdown.token(),
+        );
+        shutdown.spawn("announcements", follow);
         let state = ConsoleState {
+            announcements,
             store: self.store.clone(),
             sessions: Sessions::new(
                 self.store.clone(),

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::Markup;
 use serde::Deserialize;
-use store::{AlertSearch, AuthorityAlert, Store, StoreError};
+use store::{AlertSearch, Announcements, AuthorityAlert, Change, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{session_cookie, SignInError, Viewer, COOKIE};
@@ -47,6 +47,8 @@ pub struct ConsoleState {
     pub shutdown: CancellationToken,
     /// How long a session lasts.
     pub session_seconds: u64,
+    /// Revocations of authority keys, which end the live feeds of their sessions.
+    pub announcements: Announcements,
 }
 
 /// The routes.
@@ -513,6 +515,88 @@ impl Drop for StreamGuard {
     }
 }
 
+/// How often a live feed checks that its session (and an authority's key) is still valid,
+/// besides hearing a key's revocation announced (the only check on SQLite).
+const SESSION_RECHECK: Duration = Duration::from_secs(5);
+
+/// One viewer's open live feed.
+struct LiveFeed {
+    state: ConsoleState,
+    viewer: Viewer,
+    /// The session's token.
+    token: String,
+    after: i64,
+    pending: VecDeque<AuthorityAlert>,
+    subscription: store::Subscription,
+    /// When the session was last found valid.
+    checked: Instant,
+    _open: StreamGuard,
+}
+
+impl LiveFeed {
+    /// The next alert's event; `None` once the session ends (signed out, its authority key
+    /// revoked) or the console shuts down, which ends the feed.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if self.checked.elapsed() >= SESSION_RECHECK {
+                if !self.session_valid().await {
+                    return None;
+                }
+                self.checked = Instant::now();
+            }
+            if let Some(alert) = self.pending.pop_front() {
+                self.after = alert.seq;
+                let item = FeedItem::new(&alert);
+                let event = Event::default()
+                    .id(alert.seq.to_string())
+                    .event("alert")
+                    .json_data(&item)
+                    .unwrap_or_default();
+                return Some(event);
+            }
+            match self
+                .state
+                .store
+                .alert_feed(self.viewer.country(), self.after, 100)
+                .await
+            {
+                Ok(alerts) if !alerts.is_empty() => {
+                    self.pending.extend(alerts);
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(error = %error, "live feed cannot read the database");
+                }
+            }
+            let revoked = async {
+                match &self.viewer {
+                    Viewer::Authority { key_id, .. } => {
+                        self.subscription
+                            .until(Change::AuthorityKeyRevoked, key_id)
+                            .await;
+                    }
+                    Viewer::Operator => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.state.shutdown.cancelled() => return None,
+                () = tokio::time::sleep(self.state.poll) => {}
+                () = revoked => {
+                    if !self.session_valid().await {
+                        tracing::info!("live feed ended: its authority key was revoked");
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session_valid(&self) -> bool {
+        matches!(self.state.sessions.viewer(&self.token).await, Ok(Some(_)))
+    }
+}
+
 /// New alerts the viewer may see, as server-sent events, from `after` (or `Last-Event-ID`).
 async fn live(
     State(state): State<ConsoleState>,
@@ -529,47 +613,20 @@ async fn live(
         .max(0);
     let token = session_cookie(&headers).unwrap_or_default();
     state.metrics.streams_open.inc();
-    let guard = StreamGuard(state.metrics.clone());
-    let start = (state, viewer, token, after, VecDeque::new(), 0u32, guard);
-    let stream = futures::stream::unfold(
-        start,
-        |(state, viewer, token, mut after, mut pending, mut polls, guard)| async move {
-            loop {
-                if let Some(alert) = pending.pop_front() {
-                    let alert: AuthorityAlert = alert;
-                    after = alert.seq;
-                    let item = FeedItem::new(&alert);
-                    let event = Event::default()
-                        .id(alert.seq.to_string())
-                        .event("alert")
-                        .json_data(&item)
-                        .unwrap_or_default();
-                    return Some((
-                        Ok(event),
-                        (state, viewer, token, after, pending, polls, guard),
-                    ));
-                }
-                // A session signed out or an authority key revoked ends the feed.
-                polls = polls.wrapping_add(1);
-                if polls % 30 == 0 && !matches!(state.sessions.viewer(&token).await, Ok(Some(_))) {
-                    return None;
-                }
-                match state.store.alert_feed(viewer.country(), after, 100).await {
-                    Ok(alerts) if !alerts.is_empty() => pending.extend(alerts),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(error = %error, "live feed cannot read the database");
-                    }
-                }
-                if pending.is_empty() {
-                    tokio::select! {
-                        _ = state.shutdown.cancelled() => return None,
-                        _ = tokio::time::sleep(state.poll) => {}
-                    }
-                }
-            }
-        },
-    );
+    let feed = LiveFeed {
+        subscription: state.announcements.subscribe(),
+        _open: StreamGuard(state.metrics.clone()),
+        state,
+        viewer,
+        token,
+        after,
+        pending: VecDeque::new(),
+        checked: Instant::now(),
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
+    });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
