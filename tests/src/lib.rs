@@ -152,7 +152,7 @@ impl Pipeline {
         &mut self,
         name: &'static str,
         args: &[&str],
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<std::time::Instant> {
         let index = self
             .services
             .iter()
@@ -160,8 +160,61 @@ impl Pipeline {
             .with_context(|| format!("no service {name}"))?;
         let mut service = self.services.remove(index);
         service.child.kill().await?;
+        let killed = std::time::Instant::now();
         self.spawn(name, args).await?;
-        self.wait_ready(Duration::from_secs(60)).await
+        self.wait_ready(Duration::from_secs(60)).await?;
+        Ok(killed)
+    }
+
+    /// The members of consumer group `group` that hold partitions, as the broker sees them,
+    /// once the group is stable (an empty list while it rebalances).
+    pub async fn group_members(&self, group: &str) -> anyhow::Result<Vec<String>> {
+        use rdkafka::consumer::{BaseConsumer, Consumer as _};
+        let (brokers, group) = (self.brokers.clone(), group.to_owned());
+        tokio::task::spawn_blocking(move || {
+            let client: BaseConsumer = rdkafka::ClientConfig::new()
+                .set("bootstrap.servers", &brokers)
+                .create()?;
+            let groups = client.fetch_group_list(Some(&group), Duration::from_secs(5))?;
+            let members = groups
+                .groups()
+                .iter()
+                .filter(|info| info.state() == "Stable")
+                .flat_map(|info| info.members())
+                // The consumer protocol's assignment: a version (2 bytes), then the number of
+                // topics assigned (4 bytes, big-endian).
+                .filter(|member| {
+                    member
+                        .assignment()
+                        .and_then(|bytes| bytes.get(2..6))
+                        .is_some_and(|count| count.iter().any(|byte| *byte != 0))
+                })
+                .map(|member| member.id().to_owned())
+                .collect();
+            Ok(members)
+        })
+        .await?
+    }
+
+    /// How long after `since` consumer group `group` was stable again with partitions held by
+    /// a member not among `before` (the restarted instance), waiting at most `within`.
+    pub async fn partitions_taken_over(
+        &self,
+        group: &str,
+        before: &[String],
+        since: std::time::Instant,
+        within: Duration,
+    ) -> anyhow::Result<Duration> {
+        loop {
+            let members = self.group_members(group).await.unwrap_or_default();
+            if members.iter().any(|member| !before.contains(member)) {
+                return Ok(since.elapsed());
+            }
+            if since.elapsed() > within {
+                bail!("no new member of {group} held partitions {within:?} after the restart");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
@@ -321,6 +374,8 @@ impl Pipeline {
             .env("PW_KAFKA_BROKERS", &self.brokers)
             .env("PW_ADMIN_ADDR", admin.to_string())
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
+            // Static group membership: a restarted service takes its partitions back at once.
+            .env("PW_INSTANCE_ID", name)
             // Load tests submit faster than a company may; a test of the limit passes --rate-limit.
             .env("PW_RATE_LIMIT", "0")
             .env(

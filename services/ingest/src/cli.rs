@@ -26,7 +26,7 @@ pub enum Command {
     /// Runs the company API.
     Serve {
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: Box<ServeArgs>,
         #[command(flatten)]
         shutdown: ShutdownArgs,
     },
@@ -169,7 +169,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             serve,
             shutdown: shutdown_args,
         } => {
-            let app = App::build(serve, store).await?;
+            let app = App::build(*serve, store).await?;
             tracing::info!(http = %app.http_addr()?, admin = %app.admin_addr()?, "ingest listening");
             let shutdown = Shutdown::new();
             app.spawn(&shutdown)?;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use prometheus::IntGaugeVec;
+use prometheus::{IntGauge, IntGaugeVec};
 use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
@@ -40,6 +40,13 @@ pub struct KafkaArgs {
     /// Whether services create the topics they use; false where topics are provisioned apart.
     #[arg(long = "create-topics", env = "PW_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
+    /// Static group membership: a name of this instance, stable across its restarts and
+    /// unique among the instances running (a StatefulSet pod's name, a Compose service of one
+    /// replica). A restarted instance then takes its partitions back at once instead of after
+    /// the crashed one's session expires (10 s); but a stopped instance's partitions also wait
+    /// out its session, so leave it unset where instances come and go under new names.
+    #[arg(long = "instance-id", env = "PW_INSTANCE_ID")]
+    pub instance_id: Option<String>,
 }
 
 impl std::fmt::Debug for KafkaArgs {
@@ -52,6 +59,7 @@ impl std::fmt::Debug for KafkaArgs {
             .field("topic_partitions", &self.topic_partitions)
             .field("topic_replication", &self.topic_replication)
             .field("create_topics", &self.create_topics)
+            .field("instance_id", &self.instance_id)
             .finish()
     }
 }
@@ -72,6 +80,7 @@ impl KafkaArgs {
             topic_partitions: 6,
             topic_replication: 1,
             create_topics: true,
+            instance_id: None,
         }
     }
 
@@ -135,7 +144,7 @@ impl KafkaArgs {
         topics: &[&str],
         metrics: &ConsumerMetrics,
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
-        self.consumer_in(group_id, topics, PwContext::with_lag(metrics.lag.clone()))
+        self.consumer_in(group_id, topics, PwContext::measured(metrics))
     }
 
     fn consumer_in(
@@ -144,28 +153,30 @@ impl KafkaArgs {
         topics: &[&str],
         context: PwContext,
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
-        let consumer: StreamConsumer<PwContext> = self
-            .client_config(
-                &[
-                    ("auto.commit.interval.ms", "1000"),
-                    ("auto.offset.reset", "earliest"),
-                    // A crashed member holds its partitions until this runs out.
-                    ("session.timeout.ms", "10000"),
-                    ("heartbeat.interval.ms", "2000"),
-                    ("statistics.interval.ms", "10000"),
-                    // What librdkafka fetches ahead of the consumer (64 MiB by default); the
-                    // spine queues up to four batches per partition on top of it.
-                    ("queued.max.messages.kbytes", "16384"),
-                ],
-                &[
-                    ("group.id", group_id),
-                    ("enable.auto.commit", "true"),
-                    ("enable.auto.offset.store", "false"),
-                    ("enable.partition.eof", "false"),
-                ],
-            )
-            .create_with_context(context)
-            .with_context(|| {
+        let mut config = self.client_config(
+            &[
+                ("auto.commit.interval.ms", "1000"),
+                ("auto.offset.reset", "earliest"),
+                // A crashed member holds its partitions until this runs out.
+                ("session.timeout.ms", "10000"),
+                ("heartbeat.interval.ms", "2000"),
+                ("statistics.interval.ms", "10000"),
+                // What librdkafka fetches ahead of the consumer (64 MiB by default); the
+                // spine queues up to four batches per partition on top of it.
+                ("queued.max.messages.kbytes", "16384"),
+            ],
+            &[
+                ("group.id", group_id),
+                ("enable.auto.commit", "true"),
+                ("enable.auto.offset.store", "false"),
+                ("enable.partition.eof", "false"),
+            ],
+        );
+        if let Some(instance) = &self.instance_id {
+            config.set("group.instance.id", instance);
+        }
+        let consumer: StreamConsumer<PwContext> =
+            config.create_with_context(context).with_context(|| {
                 format!(
                     "cannot create a kafka consumer for {} (--kafka-brokers)",
                     self.brokers
@@ -182,12 +193,17 @@ impl KafkaArgs {
 #[derive(Debug, Clone, Default)]
 pub struct PwContext {
     lag: Option<IntGaugeVec>,
+    assigned: Option<IntGauge>,
 }
 
 impl PwContext {
-    /// A context that sets `lag{topic, partition}` from each statistics report.
-    pub fn with_lag(lag: IntGaugeVec) -> Self {
-        Self { lag: Some(lag) }
+    /// A context that sets `lag{topic, partition}` from each statistics report and counts the
+    /// partitions assigned.
+    pub fn measured(metrics: &ConsumerMetrics) -> Self {
+        Self {
+            lag: Some(metrics.lag.clone()),
+            assigned: Some(metrics.assigned_partitions.clone()),
+        }
     }
 }
 
@@ -234,10 +250,16 @@ impl ConsumerContext for PwContext {
     ) {
         match rebalance {
             Rebalance::Assign(partitions) => {
-                tracing::info!(partitions = partitions.count(), "partitions assigned")
+                tracing::info!(partitions = partitions.count(), "partitions assigned");
+                if let Some(assigned) = &self.assigned {
+                    assigned.set(i64::try_from(partitions.count()).unwrap_or(i64::MAX));
+                }
             }
             Rebalance::Revoke(partitions) => {
-                tracing::info!(partitions = partitions.count(), "partitions revoked")
+                tracing::info!(partitions = partitions.count(), "partitions revoked");
+                if let Some(assigned) = &self.assigned {
+                    assigned.set(0);
+                }
             }
             Rebalance::Error(error) => tracing::warn!(%error, "rebalance failed"),
         }

@@ -1,6 +1,6 @@
 //! Metrics every consumer loop keeps.
 
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// Counters of a consumer loop, labelled by topic.
 #[derive(Clone)]
@@ -10,6 +10,8 @@ pub struct ConsumerMetrics {
     pub retries: IntCounterVec,
     /// Messages not yet consumed, per topic and partition, from librdkafka's statistics.
     pub lag: IntGaugeVec,
+    /// Partitions assigned to this consumer now.
+    pub assigned_partitions: IntGauge,
 }
 
 impl ConsumerMetrics {
@@ -47,11 +49,17 @@ impl ConsumerMetrics {
         )?;
         registry.register(Box::new(retries.clone()))?;
         registry.register(Box::new(lag.clone()))?;
+        let assigned_partitions = IntGauge::new(
+            "consumer_assigned_partitions",
+            "Partitions of its input assigned to this consumer now",
+        )?;
+        registry.register(Box::new(assigned_partitions.clone()))?;
         Ok(Self {
             processed,
             dead_lettered,
             retries,
             lag,
+            assigned_partitions,
         })
     }
 }
