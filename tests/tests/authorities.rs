@@ -224,6 +224,7 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     let transit = alert_of(&seen["alerts.BE"], &small)[0];
     assert_eq!(transit.order.customer_name, "");
     assert_eq!(transit.company_reference, "");
+    assert_eq!(transit.company_id, "", "nor the company that reported it");
     assert_eq!(transit.findings[0].substance_id, "acetic_anhydride");
     let domicile = alert_of(&seen["alerts.NL"], &small)[0];
     assert_eq!(
@@ -235,6 +236,19 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
 
     // The paged API: each authority its own alerts only. (The router records a delivery just
     // after sending it, so the last row may come a moment after the topic showed it.)
+    let numbers_of = |key: String| {
+        let (client, pipeline) = (&client, &pipeline);
+        async move {
+            let (status, page) = get(client, pipeline, &key, "/v1/alerts?limit=10").await;
+            assert_eq!(status, 200);
+            page["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["seq"].as_i64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
     let reports_of = |key: String, expected: usize| {
         let (client, pipeline) = (&client, &pipeline);
         async move {
@@ -260,6 +274,9 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         [small.as_str(), large.as_str()]
     );
     assert_eq!(reports_of(keys["GB"].clone(), 1).await, [large.as_str()]);
+    // Each authority's feed is numbered on its own: no authority can count the alerts of others.
+    assert_eq!(numbers_of(keys["NL"].clone()).await, [1, 2]);
+    assert_eq!(numbers_of(keys["GB"].clone()).await, [1]);
     let (status, _) = get(
         &client,
         &pipeline,

@@ -81,15 +81,16 @@ fn regime_symbol(regime: Regime) -> &'static str {
 
 /// The alert as an authority with these roles receives it. An authority that is only a transit
 /// country gets the goods, the route and the risk (findings, classifications, indicators by id
-/// and weight, score, severity), not the commercial parties: no company reference, customer id
-/// or name, buyer identity, indicator evidence (which names the buyer) or indicator part of the
-/// explanation. Every other role (export, import, domestic, customer's domicile) gets it whole.
+/// and weight, score, severity), not the commercial parties: no reporting company, company
+/// reference, customer id or name, buyer identity, indicator evidence (which names the buyer)
+/// or indicator part of the explanation (see the README, "What a transit authority sees"). Every other role (export, import, domestic, customer's domicile) gets it whole.
 pub fn for_roles(alert: &Alert, roles: &[JurisdictionRole]) -> Alert {
     let transit_only = !roles.is_empty() && roles.iter().all(|r| *r == JurisdictionRole::Transit);
     if !transit_only {
         return alert.clone();
     }
     let mut copy = alert.clone();
+    copy.company_id = String::new();
     copy.company_reference = String::new();
     copy.order.customer_id = String::new();
     copy.order.customer_name = String::new();
@@ -206,6 +207,7 @@ mod tests {
         let full = alert(Severity::High, Regime::Un1988, "Table I", true);
         let transit = for_roles(&full, &[JurisdictionRole::Transit]);
         assert_eq!(transit.company_reference, "");
+        assert_eq!(transit.company_id, "");
         assert_eq!(transit.order.customer_name, "");
         assert_eq!(transit.party_id, "");
         assert_eq!(transit.indicators[0].indicator_id, "payment_cash");

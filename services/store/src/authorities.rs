@@ -96,6 +96,64 @@ pub(crate) fn alert_from_row(row: &sqlx::any::AnyRow) -> Result<AuthorityAlert, 
     })
 }
 
+/// Stores authorities' copies of alerts (a copy stored before is left as it is), each numbered
+/// in its authority's feed. The numbers are taken from `authority_feeds`, whose rows stay locked
+/// until the transaction commits: a feed's numbers become visible in the order they were given.
+/// A copy stored before still uses up a number, so a feed may skip one.
+pub(crate) async fn insert_alert_copies(
+    connection: &mut sqlx::AnyConnection,
+    copies: &[&AuthorityAlert],
+) -> Result<(), StoreError> {
+    if copies.is_empty() {
+        return Ok(());
+    }
+    // Countries in one order, so that two routers lock their rows alike and never deadlock.
+    let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for copy in copies {
+        *counts.entry(copy.country.as_str()).or_default() += 1;
+    }
+    let sql = format!(
+        "INSERT INTO authority_feeds (country, last_seq) VALUES {} \
+         ON CONFLICT (country) DO UPDATE SET last_seq = authority_feeds.last_seq + excluded.last_seq \
+         RETURNING country, last_seq",
+        crate::placeholders(counts.len(), 2)
+    );
+    let mut query = sqlx::query(&sql);
+    for (country, count) in &counts {
+        query = query.bind(*country).bind(*count);
+    }
+    let rows = query.fetch_all(&mut *connection).await?;
+    // The next number of each country: the first of those just taken.
+    let mut next: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for row in rows {
+        let country: String = row.try_get("country")?;
+        let last: i64 = row.try_get("last_seq")?;
+        let taken = counts.get(country.as_str()).copied().unwrap_or_default();
+        next.insert(country, last - taken + 1);
+    }
+    let sql = format!(
+        "INSERT INTO authority_alerts (country, feed_seq, alert_id, report_id, party_id, severity, alert_json, delivered_at) \
+         VALUES {} ON CONFLICT (country, alert_id) DO NOTHING",
+        crate::placeholders(copies.len(), 8)
+    );
+    let mut query = sqlx::query(&sql);
+    for copy in copies {
+        let number = next.entry(copy.country.clone()).or_insert(1);
+        query = query
+            .bind(&copy.country)
+            .bind(*number)
+            .bind(&copy.alert_id)
+            .bind(&copy.report_id)
+            .bind(&copy.party_id)
+            .bind(&copy.severity)
+            .bind(&copy.alert_json)
+            .bind(copy.delivered_at);
+        *number += 1;
+    }
+    query.execute(&mut *connection).await?;
+    Ok(())
+}
+
 fn feedback_from_row(row: &sqlx::any::AnyRow) -> Result<FeedbackRecord, StoreError> {
     Ok(FeedbackRecord {
         alert_id: row.try_get("alert_id")?,
@@ -111,6 +169,9 @@ fn feedback_from_row(row: &sqlx::any::AnyRow) -> Result<FeedbackRecord, StoreErr
 const AUTHORITY_COLUMNS: &str = "country, name, contact, topic, min_severity, regimes, categories, watch_list_findings, updated_at";
 pub(crate) const ALERT_COLUMNS: &str =
     "seq, country, alert_id, report_id, party_id, severity, alert_json, delivered_at";
+/// The columns of an alert as one authority's feed numbers it: `seq` is its number there.
+pub(crate) const FEED_COLUMNS: &str =
+    "feed_seq AS seq, country, alert_id, report_id, party_id, severity, alert_json, delivered_at";
 const FEEDBACK_COLUMNS: &str = "alert_id, country, disposition, note, author, source, recorded_at";
 
 impl Store {
@@ -221,19 +282,9 @@ impl Store {
 
     /// Keeps the copy of an alert delivered to an authority; a second copy is ignored.
     pub async fn record_authority_alert(&self, alert: &AuthorityAlert) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO authority_alerts (country, alert_id, report_id, party_id, severity, alert_json, delivered_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (country, alert_id) DO NOTHING",
-        )
-        .bind(&alert.country)
-        .bind(&alert.alert_id)
-        .bind(&alert.report_id)
-        .bind(&alert.party_id)
-        .bind(&alert.severity)
-        .bind(&alert.alert_json)
-        .bind(alert.delivered_at)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.pool.begin().await?;
+        insert_alert_copies(&mut tx, &[alert]).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -244,7 +295,7 @@ impl Store {
         alert_id: &str,
     ) -> Result<Option<AuthorityAlert>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM authority_alerts WHERE country = $1 AND alert_id = $2"
+            "SELECT {FEED_COLUMNS} FROM authority_alerts WHERE country = $1 AND alert_id = $2"
         ))
         .bind(country)
         .bind(alert_id)

@@ -94,23 +94,8 @@ impl Store {
         }
         let mut tx = self.pool.begin().await?;
         for chunk in landed.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO authority_alerts (country, alert_id, report_id, party_id, severity, alert_json, delivered_at) \
-                 VALUES {} ON CONFLICT (country, alert_id) DO NOTHING",
-                crate::placeholders(chunk.len(), 7)
-            );
-            let mut query = sqlx::query(&sql);
-            for (_, alert) in chunk {
-                query = query
-                    .bind(&alert.country)
-                    .bind(&alert.alert_id)
-                    .bind(&alert.report_id)
-                    .bind(&alert.party_id)
-                    .bind(&alert.severity)
-                    .bind(&alert.alert_json)
-                    .bind(alert.delivered_at);
-            }
-            query.execute(&mut *tx).await?;
+            let copies: Vec<&AuthorityAlert> = chunk.iter().map(|(_, alert)| alert).collect();
+            crate::authorities::insert_alert_copies(&mut tx, &copies).await?;
             let sql = format!(
                 "INSERT INTO deliveries (alert_id, country, report_id, roles, topic, kafka_partition, kafka_offset, delivered_at) \
                  VALUES {} ON CONFLICT (alert_id, country) DO UPDATE SET \

@@ -3,7 +3,7 @@
 
 use sqlx::Row as _;
 
-use crate::authorities::{alert_from_row, ALERT_COLUMNS};
+use crate::authorities::{alert_from_row, ALERT_COLUMNS, FEED_COLUMNS};
 use crate::{AuthorityAlert, Store, StoreError};
 
 /// A search among delivered alerts; empty fields do not restrict it.
@@ -76,15 +76,23 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<AuthorityAlert>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM authority_alerts WHERE ($1 = '' OR country = $1) AND seq > $2 \
-             ORDER BY seq LIMIT $3"
-        ))
-        .bind(country.unwrap_or(""))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        // One authority's feed is numbered on its own; every authority's together, by `seq`.
+        let sql = match country {
+            Some(_) => format!(
+                "SELECT {FEED_COLUMNS} FROM authority_alerts WHERE country = $1 AND feed_seq > $2 \
+                 ORDER BY feed_seq LIMIT $3"
+            ),
+            None => format!(
+                "SELECT {ALERT_COLUMNS} FROM authority_alerts WHERE $1 = '' AND seq > $2 \
+                 ORDER BY seq LIMIT $3"
+            ),
+        };
+        let rows = sqlx::query(&sql)
+            .bind(country.unwrap_or(""))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(alert_from_row).collect()
     }
 
@@ -94,12 +102,17 @@ impl Store {
         search: &AlertSearch,
     ) -> Result<Vec<AuthorityAlert>, StoreError> {
         let text = search.text.as_deref().map(str::trim).unwrap_or_default();
+        // Searched within one authority's copies, the numbers are that authority's own.
+        let (columns, seq) = match search.country {
+            Some(_) => (FEED_COLUMNS, "feed_seq"),
+            None => (ALERT_COLUMNS, "seq"),
+        };
         let rows = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM authority_alerts \
+            "SELECT {columns} FROM authority_alerts \
              WHERE ($1 = '' OR country = $1) AND ($2 = '' OR severity = $2) \
              AND ($3 = '' OR alert_id = $3 OR report_id = $3 OR party_id = $3 \
                   OR LOWER(alert_json) LIKE $4 ESCAPE '\\') \
-             AND ($5 = 0 OR seq < $5) ORDER BY seq DESC LIMIT $6"
+             AND ($5 = 0 OR {seq} < $5) ORDER BY {seq} DESC LIMIT $6"
         ))
         .bind(search.country.as_deref().unwrap_or(""))
         .bind(search.severity.as_deref().unwrap_or(""))

@@ -418,6 +418,42 @@ async fn overview(store: &Store) {
             .collect::<Vec<_>>(),
         ["a1", "a2"]
     );
+    // Each authority's feed is numbered on its own: NL's second alert is its number 2, though
+    // BE got one in between; the platform-wide numbers count every copy.
+    let numbers = |alerts: &[AuthorityAlert]| alerts.iter().map(|a| a.seq).collect::<Vec<_>>();
+    assert_eq!(numbers(&dutch), [1, 2]);
+    let belgian = store.alert_feed(Some("BE"), 0, 10).await.unwrap();
+    assert_eq!(numbers(&belgian), [1]);
+    assert_eq!(
+        numbers(&store.alert_feed(Some("NL"), 1, 10).await.unwrap()),
+        [2]
+    );
+    assert_eq!(
+        store
+            .authority_alert("NL", "a2")
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
+        2
+    );
+    assert_eq!(all[2].alert_id, "a2");
+    assert_eq!(
+        all[2].seq - all[0].seq,
+        2,
+        "a2 is the third copy platform-wide"
+    );
+    // A copy stored again is ignored and keeps its number.
+    store.record_authority_alert(&alerts[2]).await.unwrap();
+    assert_eq!(
+        store
+            .authority_alert("NL", "a2")
+            .await
+            .unwrap()
+            .unwrap()
+            .seq,
+        2
+    );
     let after_first = store.alert_feed(None, all[0].seq, 2).await.unwrap();
     assert_eq!(after_first.len(), 2);
     assert_eq!(after_first[0].seq, all[1].seq);
