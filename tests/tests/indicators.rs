@@ -144,7 +144,7 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
     assert_eq!(
         splitting.evidence,
         format!(
-            "2 orders of Benzaldehyde by customer \"{other_spelling}\" (NL) from 2 suppliers within 30 days, 5.94 kg in total, each below 4 kg"
+            "2 orders of Benzaldehyde by customer \"{other_spelling}\" (NL) from 2 suppliers (acme-chemicals, borealis-flavours) within 30 days, 5.94 kg in total, each below 4 kg"
         )
     );
     let key = format!("registration number NLKVK{} in NL", tag.to_uppercase());
@@ -157,5 +157,63 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
     for topic in ["alerts.DE", "alerts.NL"] {
         assert!(alerts[topic].iter().all(|alert| alert.report_id != first));
     }
+
+    // A look-alike letter does not hide a buyer: the same name, without a registration number,
+    // with a Cyrillic "О" (U+041E) for the Latin "O" at the second supplier.
+    let (latin, cyrillic) = (
+        format!("Omega Chem {tag} Ltd"),
+        format!("\u{041E}mega Chem {tag} Ltd"),
+    );
+    let third = submit(
+        &client,
+        &pipeline,
+        &pipeline.api_key,
+        &order(&format!("{run}-c"), &latin, ""),
+    )
+    .await;
+    let status = wait_for_status(&client, &pipeline, &pipeline.api_key, &third, "screened").await;
+    assert_eq!(status, "screened");
+    let fourth = submit(
+        &client,
+        &pipeline,
+        &second_key,
+        &order(&format!("{run}-d"), &cyrillic, ""),
+    )
+    .await;
+    let status = wait_for_status(&client, &pipeline, &second_key, &fourth, "referred").await;
+    assert_eq!(status, "referred", "the look-alike name is the same buyer");
+    let alerts = reader
+        .read_until(Duration::from_secs(60), |seen| {
+            seen.get("alerts.NL")
+                .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == fourth))
+        })
+        .await
+        .unwrap();
+    let alert = alerts["alerts.NL"]
+        .iter()
+        .find(|alert| alert.report_id == fourth)
+        .unwrap();
+    let evidence = |id: &str| {
+        alert
+            .indicators
+            .iter()
+            .find(|hit| hit.indicator_id == id)
+            .map(|hit| hit.evidence.clone())
+            .unwrap_or_else(|| panic!("{id} did not fire: {:?}", alert.indicators))
+    };
+    assert!(evidence("order_splitting")
+        .contains("from 2 suppliers (acme-chemicals, borealis-flavours)"));
+    assert!(
+        evidence("name_mixed_scripts").contains("(Cyrillic and Latin)"),
+        "{}",
+        evidence("name_mixed_scripts")
+    );
+    assert!(
+        alert
+            .party_rule
+            .contains("a name drawn alike in NL (same Unicode confusable skeleton)"),
+        "{}",
+        alert.party_rule
+    );
     pipeline.stop().await.unwrap();
 }

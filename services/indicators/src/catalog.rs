@@ -23,6 +23,7 @@ const RISK: &str = "risk list kept by the competent authorities (1988 Convention
 const END_USE: &str = "Regulation (EC) No 273/2004 Art. 4 (customer declaration of specific use); Regulation (EU) No 98/2013 Art. 9(3)(a)-(b), by analogy";
 const LICENCE: &str = "Regulation (EC) No 273/2004 Art. 3 and 4 (licence or registration of Category 1 and 2 customers)";
 const INDIVIDUAL: &str = "21 CFR 1310.07 (individual or cash purchaser)";
+const MIXED_SCRIPTS: &str = "21 CFR 1310.07 (proper identification of the customer); Unicode Technical Standard #39, section 5 (mixed-script detection of look-alike text)";
 const SPLITTING: &str =
     "21 CFR 1310.04(e)-(f) (cumulative thresholds; buying from several sites to stay below them)";
 const COMBINATION: &str = "Regulation (EU) No 98/2013 Art. 9(3)(c), by analogy (combinations uncommon for the stated use)";
@@ -131,6 +132,11 @@ pub const INDICATORS: &[Indicator] = &[
         id: "individual_buyer",
         title: "an individual buying a scheduled chemical",
         basis: INDIVIDUAL,
+    },
+    Indicator {
+        id: "name_mixed_scripts",
+        title: "customer name mixing writing systems within a word (look-alike letters)",
+        basis: MIXED_SCRIPTS,
     },
     Indicator {
         id: "order_splitting",

@@ -233,6 +233,20 @@ pub fn evaluate(case: &Case<'_>, rules: &RuleSet) -> Vec<IndicatorHit> {
             format!("{customer} is an individual buying {scheduled_names}"),
         );
     }
+    let mixed = crate::party::mixed_script_words(&report.customer.name);
+    if !mixed.is_empty() {
+        let words: Vec<String> = mixed
+            .iter()
+            .map(|(word, scripts)| format!("\"{word}\" ({})", scripts.join(" and ")))
+            .collect();
+        fire(
+            "name_mixed_scripts",
+            format!(
+                "the name of {customer} mixes writing systems within a word, as look-alike letters do: {}",
+                words.join(", ")
+            ),
+        );
+    }
     order_splitting(case, rules, &customer, &mut fire);
     route_combination(case, rules, &mut fire);
     watch_list(case, rules, &mut fire);
@@ -371,13 +385,15 @@ fn order_splitting(
             .all(|(amount, _)| *amount < threshold.quantity);
         if orders.len() >= 2 && each_below && total >= threshold.quantity {
             let suppliers: BTreeSet<&str> = orders.values().map(|(_, company)| *company).collect();
+            let suppliers: Vec<&str> = suppliers.into_iter().collect();
             fire(
                 "order_splitting",
                 format!(
-                    "{} orders of {name} by {customer} from {} supplier{} within {} days, {} in total, each below {}",
+                    "{} orders of {name} by {customer} from {} supplier{} ({}) within {} days, {} in total, each below {}",
                     orders.len(),
                     suppliers.len(),
                     if suppliers.len() == 1 { "" } else { "s" },
+                    suppliers.join(", "),
                     rules.splitting_window_days,
                     amount(total, &threshold.unit),
                     amount(threshold.quantity, &threshold.unit)

@@ -14,5 +14,5 @@ mod score;
 pub use catalog::{indicator, Indicator, INDICATORS};
 pub use evaluate::{evaluate, purchases, Case, Purchase, WatchedParty};
 pub use party::{name_similarity, normalize_name, normalize_registration, PartyKey};
-pub use rules::{Route, RuleSet, RuleSets, SeverityThresholds, Threshold};
+pub use rules::{IdentificationWeights, Route, RuleSet, RuleSets, SeverityThresholds, Threshold};
 pub use score::{identification_weight, score, severity};

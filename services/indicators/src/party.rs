@@ -1,5 +1,6 @@
 //! Recognising one buyer across suppliers: registration numbers and names normalised the same
-//! way whoever reports them.
+//! way whoever reports them, and names that only look alike (a Cyrillic "о" for a Latin "o")
+//! through their Unicode confusable skeletons (UTS #39).
 
 use unicode_normalization::UnicodeNormalization as _;
 
@@ -45,12 +46,23 @@ const LEGAL_FORMS: &[&str] = &[
     "zoo",
 ];
 
-/// How a buyer is keyed: by registration number where one is given, else by name, always with
-/// the country.
+/// How a buyer is keyed: by registration number where one is given, by name, and by what the
+/// name looks like, always with the country.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PartyKey {
-    Registration { country: String, number: String },
-    Name { country: String, name: String },
+    Registration {
+        country: String,
+        number: String,
+    },
+    Name {
+        country: String,
+        name: String,
+    },
+    /// The normalised name's confusable skeleton: names that are drawn alike share it.
+    LookAlike {
+        country: String,
+        skeleton: String,
+    },
 }
 
 impl PartyKey {
@@ -59,13 +71,16 @@ impl PartyKey {
         match self {
             PartyKey::Registration { .. } => "registration",
             PartyKey::Name { .. } => "name",
+            PartyKey::LookAlike { .. } => "look_alike",
         }
     }
 
     /// The country of the key.
     pub fn country(&self) -> &str {
         match self {
-            PartyKey::Registration { country, .. } | PartyKey::Name { country, .. } => country,
+            PartyKey::Registration { country, .. }
+            | PartyKey::Name { country, .. }
+            | PartyKey::LookAlike { country, .. } => country,
         }
     }
 
@@ -74,6 +89,7 @@ impl PartyKey {
         match self {
             PartyKey::Registration { number, .. } => number,
             PartyKey::Name { name, .. } => name,
+            PartyKey::LookAlike { skeleton, .. } => skeleton,
         }
     }
 
@@ -85,6 +101,9 @@ impl PartyKey {
             }
             PartyKey::Name { country, name } => {
                 format!("same normalised name \"{name}\" in {country}")
+            }
+            PartyKey::LookAlike { country, .. } => {
+                format!("a name drawn alike in {country} (same Unicode confusable skeleton)")
             }
         }
     }
@@ -103,9 +122,14 @@ impl PartyKey {
         }
         let name = normalize_name(name);
         if !name.is_empty() {
+            let skeleton = look_alike_skeleton(&name);
             keys.push(PartyKey::Name {
                 country: country.to_owned(),
                 name,
+            });
+            keys.push(PartyKey::LookAlike {
+                country: country.to_owned(),
+                skeleton,
             });
         }
         keys
@@ -129,6 +153,36 @@ pub fn normalize_name(name: &str) -> String {
         .filter(|word| !word.is_empty() && !LEGAL_FORMS.contains(word) && *word != "and")
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The UTS #39 confusable skeleton of a normalised name, in lower case: "оmega chem" with a
+/// Cyrillic "о" and "0mega chem" with a zero both draw like "omega chem".
+pub fn look_alike_skeleton(name: &str) -> String {
+    let skeleton: String = unicode_security::skeleton(name).collect();
+    skeleton.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The words of `name` that mix writing systems (Latin letters among Cyrillic ones, say), each
+/// with the scripts it mixes: how a look-alike letter shows. Scripts used together in one
+/// writing system (Han with Hiragana and Katakana) do not count.
+pub fn mixed_script_words(name: &str) -> Vec<(String, Vec<&'static str>)> {
+    use unicode_script::{Script, UnicodeScript as _};
+    use unicode_security::MixedScript as _;
+    name.split_whitespace()
+        .filter(|word| !word.is_single_script())
+        .map(|word| {
+            let mut scripts: Vec<&'static str> = Vec::new();
+            for c in word.chars() {
+                let script = c.script();
+                if !matches!(script, Script::Common | Script::Inherited | Script::Unknown)
+                    && !scripts.contains(&script.full_name())
+                {
+                    scripts.push(script.full_name());
+                }
+            }
+            (word.to_owned(), scripts)
+        })
+        .collect()
 }
 
 /// A registration, licence or VAT number folded for comparison: letters and digits only,
@@ -170,12 +224,42 @@ mod tests {
     }
 
     #[test]
+    fn look_alike_letters_share_a_skeleton_and_show_as_mixed_scripts() {
+        // "Оmega" with a Cyrillic capital O (U+041E).
+        let cyrillic = "\u{041E}mega Chem Ltd";
+        assert_ne!(normalize_name(cyrillic), normalize_name("Omega Chem Ltd"));
+        let skeleton = |name: &str| look_alike_skeleton(&normalize_name(name));
+        assert_eq!(skeleton(cyrillic), skeleton("Omega Chem Ltd"));
+        assert_eq!(skeleton("0mega Chem"), skeleton("Omega Chem"));
+        assert_ne!(skeleton("Omega Chem"), skeleton("Alpha Chem"));
+        let keys = PartyKey::of("NL", cyrillic, None);
+        assert_eq!(
+            keys.iter().map(PartyKey::kind).collect::<Vec<_>>(),
+            ["name", "look_alike"]
+        );
+        assert_eq!(
+            mixed_script_words(cyrillic),
+            [("\u{041E}mega".to_owned(), vec!["Cyrillic", "Latin"])]
+        );
+        for honest in [
+            "Omega Chem Ltd",
+            "ООО Химпром",
+            "東京化学 株式会社",
+            "ACME Россия",
+            "3M Co.",
+        ] {
+            assert!(mixed_script_words(honest).is_empty(), "{honest}");
+        }
+    }
+
+    #[test]
     fn keys_prefer_the_registration_number() {
         let keys = PartyKey::of("NL", "Acme BV", Some("KvK 1234"));
         assert_eq!(keys[0].kind(), "registration");
         assert_eq!(keys[0].value(), "KVK1234");
         assert_eq!(keys[1].value(), "acme");
-        assert_eq!(PartyKey::of("NL", "Acme BV", Some(" ")).len(), 1);
+        assert_eq!(PartyKey::of("NL", "Acme BV", Some(" ")).len(), 2);
+        assert_eq!(keys[2].kind(), "look_alike");
     }
 
     #[test]

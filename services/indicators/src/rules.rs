@@ -40,6 +40,28 @@ pub struct Route {
     pub min_groups: usize,
 }
 
+/// What an identification weighs in the score, by the strongest control in scope.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentificationWeights {
+    /// UN Table I, EU Category 1, US List I.
+    pub first_tier: f64,
+    /// UN Table II, EU Categories 2 to 4, US List II.
+    pub second_tier: f64,
+    /// Watch lists.
+    pub watch_list: f64,
+}
+
+impl Default for IdentificationWeights {
+    fn default() -> Self {
+        Self {
+            first_tier: 60.0,
+            second_tier: 40.0,
+            watch_list: 25.0,
+        }
+    }
+}
+
 /// What one authority weighs differently.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +80,9 @@ pub struct RuleSet {
     pub effective_from: NaiveDate,
     /// Weight of each indicator id, added to the score when it fires.
     pub weights: BTreeMap<String, f64>,
+    /// What the strongest control among an order's identifications weighs.
+    #[serde(default)]
+    pub identification: IdentificationWeights,
     pub severity: SeverityThresholds,
     /// An order of an identified substance that is in scope of no regime still raises an alert
     /// when its indicators weigh at least this much (a split order, a watch-listed buyer).

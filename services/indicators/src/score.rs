@@ -3,19 +3,22 @@
 
 use events::{Classification, Finding, IndicatorHit, Severity};
 
-use crate::rules::RuleSet;
+use crate::rules::{IdentificationWeights, RuleSet};
 
-/// The strongest control among the classifications in scope of all findings, from 0 to 60:
-/// UN Table I, EU Category 1 or US List I weigh 60; Table II, Categories 2 to 4 or List II 40;
-/// watch lists 25.
-pub fn identification_weight(findings: &[Finding]) -> f64 {
+/// The strongest control among the classifications in scope of all findings: UN Table I, EU
+/// Category 1 or US List I weigh the first tier (60 by default); Table II, Categories 2 to 4 or
+/// List II the second (40); watch lists 25.
+pub fn identification_weight(findings: &[Finding], weights: &IdentificationWeights) -> f64 {
     findings
         .iter()
-        .map(|finding| classification_weight(&finding.classifications))
+        .map(|finding| classification_weight(&finding.classifications, weights))
         .fold(0.0, f64::max)
 }
 
-fn classification_weight(classifications: &[Classification]) -> f64 {
+fn classification_weight(
+    classifications: &[Classification],
+    weights: &IdentificationWeights,
+) -> f64 {
     classifications
         .iter()
         .filter(|classification| classification.in_scope)
@@ -27,16 +30,16 @@ fn classification_weight(classifications: &[Classification]) -> f64 {
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '(', ';']))
             };
             if first_word("table i") || first_word("category 1") || first_word("list i") {
-                60.0
+                weights.first_tier
             } else if category.starts_with("table ii")
                 || category.starts_with("category 2")
                 || category.starts_with("category 3")
                 || category.starts_with("category 4")
                 || category.starts_with("list ii")
             {
-                40.0
+                weights.second_tier
             } else {
-                25.0
+                weights.watch_list
             }
         })
         .fold(0.0, f64::max)
@@ -53,7 +56,7 @@ pub fn score(
         .iter()
         .map(|hit| rules.weight(&hit.indicator_id, authority))
         .sum();
-    (identification_weight(findings) + indicators).min(100.0)
+    (identification_weight(findings, &rules.identification) + indicators).min(100.0)
 }
 
 /// The severity of a score for an authority.
@@ -105,11 +108,32 @@ mod tests {
 
     #[test]
     fn the_strongest_control_in_scope_sets_the_base() {
-        assert_eq!(identification_weight(&[finding("Table I", true)]), 60.0);
-        assert_eq!(identification_weight(&[finding("Table II", true)]), 40.0);
-        assert_eq!(identification_weight(&[finding("Table I", false)]), 0.0);
         assert_eq!(
-            identification_weight(&[finding("Table II", true), finding("Table I", true)]),
+            identification_weight(
+                &[finding("Table I", true)],
+                &IdentificationWeights::default()
+            ),
+            60.0
+        );
+        assert_eq!(
+            identification_weight(
+                &[finding("Table II", true)],
+                &IdentificationWeights::default()
+            ),
+            40.0
+        );
+        assert_eq!(
+            identification_weight(
+                &[finding("Table I", false)],
+                &IdentificationWeights::default()
+            ),
+            0.0
+        );
+        assert_eq!(
+            identification_weight(
+                &[finding("Table II", true), finding("Table I", true)],
+                &IdentificationWeights::default()
+            ),
             60.0
         );
     }

@@ -16,5 +16,5 @@ mod writer;
 pub use app::{App, ServeArgs};
 pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};
 pub use pressure::LimitArgs;
-pub use report::{LineRequest, ReportRequest};
+pub use report::{Envelope, LineRequest, ReportRequest};
 pub use submit::{submit, SubmitArgs};

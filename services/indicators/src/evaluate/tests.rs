@@ -395,7 +395,7 @@ fn orders_split_below_a_threshold_across_suppliers() {
     ];
     assert_eq!(
         run.evidence("order_splitting"),
-        "3 orders of acetic anhydride by customer \"Polder Coatings B.V.\" (NL) from 2 suppliers within 30 days, 715 l in total, each below 250 l"
+        "3 orders of acetic anhydride by customer \"Polder Coatings B.V.\" (NL) from 2 suppliers (supplier-a, supplier-b) within 30 days, 715 l in total, each below 250 l"
     );
     // One order at or above the threshold is not splitting.
     run.report.lines[0].quantity = 260.0;
