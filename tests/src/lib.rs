@@ -374,8 +374,6 @@ impl Pipeline {
             .env("PW_KAFKA_BROKERS", &self.brokers)
             .env("PW_ADMIN_ADDR", admin.to_string())
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
-            // Static group membership: a restarted service takes its partitions back at once.
-            .env("PW_INSTANCE_ID", name)
             // Load tests submit faster than a company may; a test of the limit passes --rate-limit.
             .env("PW_RATE_LIMIT", "0")
             .env(
@@ -554,6 +552,32 @@ impl Pipeline {
     }
 }
 
+/// Loads the console's sign-in form as a browser would: the anti-forgery cookie it sets
+/// (`name=value`) and the token in the form.
+pub async fn sign_in_form(
+    client: &reqwest::Client,
+    console: &str,
+) -> anyhow::Result<(String, String)> {
+    let form = client.get(format!("{console}/login")).send().await?;
+    let cookie = form
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .context("no anti-forgery cookie")?
+        .to_str()?
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let html = form.text().await?;
+    let token = html
+        .split("name=\"form_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("no anti-forgery token in the sign-in form")?
+        .to_owned();
+    Ok((cookie, token))
+}
+
 /// Signs in to the web console at `console` (`http://host:port`) with an operator token or an
 /// authority key, as a browser's form would; returns a client that does not follow redirects and
 /// the session cookie (`pw_console=...`) to send with it.
@@ -564,9 +588,12 @@ pub async fn console_session(
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    let (form_cookie, form_token) = sign_in_form(&client, console).await?;
     let signed_in = client
         .post(format!("{console}/login"))
-        .form(&[("key", credential)])
+        .header(reqwest::header::ORIGIN, console)
+        .header(reqwest::header::COOKIE, form_cookie)
+        .form(&[("key", credential), ("form_token", &form_token)])
         .send()
         .await?;
     if signed_in.status() != reqwest::StatusCode::SEE_OTHER {

@@ -360,3 +360,96 @@ async fn a_revoked_authority_key_ends_the_streams_opened_with_it() {
     println!("revocation: API stream ended after {api:?}, console feed after {console_feed:?}");
     pipeline.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_sign_in_refuses_forged_posts_and_limits_guessing() {
+    let mut pipeline = Pipeline::start().await.expect("pipeline starts");
+    let console = pipeline.start_console().await.unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authority = serde_json::json!({"name": "Douane", "contact": "douane@example.nl"});
+    let (status, _) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::PUT,
+            "/admin/v1/authorities/NL",
+            Some(authority),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, key) = pipeline
+        .admin(
+            &client,
+            reqwest::Method::POST,
+            "/admin/v1/authorities/NL/keys",
+            None,
+        )
+        .await;
+    let key = key["api_key"].as_str().unwrap().to_owned();
+    let login = format!("{console}/login");
+
+    // A post that says nothing of where it comes from, or carries no token of a form this
+    // browser loaded, is refused before the key is looked at.
+    let bare = client
+        .post(&login)
+        .form(&[("key", key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status(), 403, "no Origin, no token");
+    let (form_cookie, token) = system_tests::sign_in_form(&client, &console).await.unwrap();
+    let untokened = client
+        .post(&login)
+        .header("origin", &console)
+        .header("cookie", &form_cookie)
+        .form(&[("key", key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untokened.status(), 403, "no token");
+    let (_, other_token) = system_tests::sign_in_form(&client, &console).await.unwrap();
+    let mismatched = client
+        .post(&login)
+        .header("origin", &console)
+        .header("cookie", &form_cookie)
+        .form(&[("key", key.as_str()), ("form_token", other_token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatched.status(), 403, "another form's token");
+
+    // Guessing the secret of a known key: five tries a minute, then 429 with Retry-After.
+    let (key_id, _) = key.trim_start_matches("pw_").split_once('_').unwrap();
+    let guess = format!("pw_{key_id}_{}", "0".repeat(32));
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let response = client
+            .post(&login)
+            .header("origin", &console)
+            .header("cookie", &form_cookie)
+            .form(&[("key", guess.as_str()), ("form_token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            assert!(response.headers().contains_key("retry-after"));
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        [401, 401, 401, 401, 401, 429, 429],
+        "{statuses:?}"
+    );
+    // The right key now waits out the same limit; the operators' token does not.
+    let refused = system_tests::console_session(&console, &key)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("429"), "{refused}");
+    system_tests::console_session(&console, &pipeline.admin_token)
+        .await
+        .unwrap();
+    pipeline.stop().await.unwrap();
+}

@@ -107,9 +107,15 @@ struct VerifierInner {
     /// Key id -> the turn to run Argon2 for it: one verification of a key at a time, so a burst
     /// of first requests with one key runs it once and the others find the key remembered.
     turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// "Key id, stored hash" -> fingerprints of secrets found wrong for it (the latest few), so
+    /// that the same wrong secret tried again costs no second Argon2 run.
+    refused: Mutex<HashMap<String, Vec<[u8; 32]>>>,
     /// Argon2 verifications run so far.
     argon2_runs: AtomicU64,
 }
+
+/// Wrong secrets remembered per key.
+const REFUSED_PER_KEY: usize = 16;
 
 impl Default for Verifier {
     fn default() -> Self {
@@ -120,6 +126,7 @@ impl Default for Verifier {
                 pepper,
                 verified: Mutex::new(HashMap::new()),
                 turns: Mutex::new(HashMap::new()),
+                refused: Mutex::new(HashMap::new()),
                 argon2_runs: AtomicU64::new(0),
             }),
         }
@@ -150,6 +157,9 @@ impl Verifier {
         if let Some(known) = self.remembered(key_id, stored_hash) {
             return bool::from(known.ct_eq(&fingerprint));
         }
+        if self.refused_before(key_id, stored_hash, &fingerprint) {
+            return false;
+        }
         self.inner.argon2_runs.fetch_add(1, Ordering::Relaxed);
         let (secret, stored) = (secret.to_owned(), stored_hash.to_owned());
         let valid = tokio::task::spawn_blocking(move || verify(&secret, &stored))
@@ -161,8 +171,40 @@ impl Verifier {
                 verified.clear();
             }
             verified.insert(key_id.to_owned(), (stored_hash.to_owned(), fingerprint));
+        } else {
+            let mut refused = self
+                .inner
+                .refused
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if refused.len() >= REMEMBERED_KEYS {
+                refused.clear();
+            }
+            let wrong = refused
+                .entry(format!("{key_id} {stored_hash}"))
+                .or_default();
+            if wrong.len() >= REFUSED_PER_KEY {
+                wrong.remove(0);
+            }
+            wrong.push(fingerprint);
         }
         valid
+    }
+
+    /// Whether this secret was found wrong before for the key with this stored hash.
+    fn refused_before(&self, key_id: &str, stored_hash: &str, fingerprint: &[u8; 32]) -> bool {
+        let refused = self
+            .inner
+            .refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        refused
+            .get(&format!("{key_id} {stored_hash}"))
+            .is_some_and(|wrong| {
+                wrong
+                    .iter()
+                    .any(|known| bool::from(known.ct_eq(fingerprint)))
+            })
     }
 
     /// How many times Argon2 ran: once per key and process while its secret is right.
@@ -278,5 +320,18 @@ mod tests {
         // A wrong secret for the remembered key costs no Argon2 run at all.
         assert!(!verifier.verify(key_id, "wrong", &key.secret_hash).await);
         assert_eq!(verifier.argon2_runs(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_tried_again_costs_no_second_argon2_run() {
+        let verifier = Verifier::default();
+        let key = generate();
+        let (key_id, secret) = split(&key.token).expect("well formed");
+        for _ in 0..5 {
+            assert!(!verifier.verify(key_id, "guess", &key.secret_hash).await);
+        }
+        assert_eq!(verifier.argon2_runs(), 1, "one run for the wrong secret");
+        assert!(verifier.verify(key_id, secret, &key.secret_hash).await);
+        assert_eq!(verifier.argon2_runs(), 2);
     }
 }

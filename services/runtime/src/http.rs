@@ -121,7 +121,8 @@ impl HttpServer {
             token.cancelled().await;
             stopper.graceful_shutdown(Some(Duration::from_secs(10)));
         });
-        let service = router.into_make_service();
+        // Handlers may ask for the client's address (ConnectInfo<SocketAddr>).
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let read_timeout = self.read_timeout;
         let limit_headers = move |builder: &mut hyper_util::server::conn::auto::Builder<_>| {
             builder

@@ -180,7 +180,19 @@ impl App {
             shutdown.token(),
         );
         shutdown.spawn("announcements", follow);
+        let attempts = crate::sign_in::Attempts::default();
+        let forget = attempts.clone();
+        let token = shutdown.token();
+        shutdown.spawn("sign-in-attempts", async move {
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(60)) => forget.forget_idle(),
+                }
+            }
+        });
         let state = ConsoleState {
+            attempts,
             announcements,
             store: self.store.clone(),
             sessions: Sessions::new(

@@ -18,11 +18,12 @@ use serde::Deserialize;
 use store::{AlertSearch, Announcements, AuthorityAlert, Change, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{session_cookie, SignInError, Viewer, COOKIE};
+use crate::auth::{self, session_cookie, SignInError, Viewer, COOKIE};
 use crate::dead_letters::DeadLetters;
 use crate::metrics::Metrics;
 use crate::monitor::{per_minute, Monitor};
 use crate::pages::{self, FeedItem, PipelineView, SearchForm};
+use crate::sign_in::{self, Attempts};
 use crate::Sessions;
 
 /// Alerts in the overview's feed, and per page of the search.
@@ -49,6 +50,8 @@ pub struct ConsoleState {
     pub session_seconds: u64,
     /// Revocations of authority keys, which end the live feeds of their sessions.
     pub announcements: Announcements,
+    /// Sign-in attempts per key and per client address.
+    pub attempts: Attempts,
 }
 
 /// The routes.
@@ -181,13 +184,32 @@ fn page(markup: Markup) -> Html<String> {
     Html(markup.into_string())
 }
 
-async fn login_page() -> Html<String> {
-    page(pages::login(None))
+/// The sign-in form, with a fresh anti-forgery token in a cookie and in the form.
+async fn login_page(State(state): State<ConsoleState>) -> Response {
+    login_form(&state, StatusCode::OK, None)
+}
+
+fn login_form(state: &ConsoleState, status: StatusCode, error: Option<&str>) -> Response {
+    let token = sign_in::new_form_token();
+    let cookie = format!(
+        "{}={token}; Path=/login; HttpOnly; SameSite=Strict{}",
+        sign_in::FORM_COOKIE,
+        if state.secure_cookie { "; Secure" } else { "" }
+    );
+    (
+        status,
+        [(header::SET_COOKIE, cookie)],
+        page(pages::login(&token, error)),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
 struct SignInForm {
     key: String,
+    /// The anti-forgery token the form was given.
+    #[serde(default)]
+    form_token: String,
 }
 
 /// Whether a form was posted from the console's own pages. Browsers say so in `Sec-Fetch-Site`;
@@ -227,23 +249,46 @@ fn cross_site() -> Response {
 async fn sign_in(
     State(state): State<ConsoleState>,
     headers: axum::http::HeaderMap,
+    extensions: axum::http::Extensions,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if !same_origin(&headers) {
+    // A browser says where a form comes from; a post that does not is refused, as is one
+    // without the token its form was given.
+    let declared = headers.contains_key("origin") || headers.contains_key("sec-fetch-site");
+    let token = auth::cookie(&headers, sign_in::FORM_COOKIE);
+    if !declared
+        || !same_origin(&headers)
+        || !sign_in::form_token_matches(token.as_deref(), &form.form_token)
+    {
+        state.metrics.sign_ins.with_label_values(&["forged"]).inc();
         return cross_site();
+    }
+    let address = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip());
+    if let Err(wait) = state.attempts.check(&form.key, address) {
+        state.metrics.sign_ins.with_label_values(&["limited"]).inc();
+        tracing::info!(?address, "sign-in refused: too many attempts");
+        let seconds = wait.as_secs() + 1;
+        let message = format!(
+            "Too many sign-in attempts with this key or from this address; wait {seconds} s."
+        );
+        let mut response = login_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&message));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        return response;
     }
     let viewer = match state.sessions.authenticate(&form.key).await {
         Ok(viewer) => viewer,
         Err(SignInError::Invalid) => {
             state.metrics.sign_ins.with_label_values(&["refused"]).inc();
             tracing::info!("sign-in refused");
-            return (
+            return login_form(
+                &state,
                 StatusCode::UNAUTHORIZED,
-                page(pages::login(Some(
-                    "That token or key is not valid, or the key was revoked.",
-                ))),
-            )
-                .into_response();
+                Some("That token or key is not valid, or the key was revoked."),
+            );
         }
         Err(SignInError::Store(error)) => return PageError::from(error).into_response(),
     };

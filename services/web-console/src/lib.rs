@@ -12,6 +12,7 @@ mod http;
 mod metrics;
 mod monitor;
 mod pages;
+mod sign_in;
 
 pub use app::{dead_letter_topics, App, ServeArgs};
 pub use auth::{Sessions, SignInError, Viewer};

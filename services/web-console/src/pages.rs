@@ -135,7 +135,7 @@ pub fn layout(viewer: Option<&Viewer>, title: &str, body: Markup) -> Markup {
 }
 
 /// The sign-in page.
-pub fn login(error: Option<&str>) -> Markup {
+pub fn login(form_token: &str, error: Option<&str>) -> Markup {
     layout(
         None,
         "Sign in",
@@ -147,6 +147,7 @@ pub fn login(error: Option<&str>) -> Markup {
                     p.error #sign-in-error role="alert" { (error) }
                 }
                 form method="post" action="/login" {
+                    input type="hidden" name="form_token" value=(form_token);
                     label for="key" { "Token or API key" }
                     input #key type="password" name="key" autocomplete="off" required;
                     button #sign-in type="submit" { "Sign in" }
