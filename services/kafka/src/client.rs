@@ -40,13 +40,6 @@ pub struct KafkaArgs {
     /// Whether services create the topics they use; false where topics are provisioned apart.
     #[arg(long = "create-topics", env = "PW_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
-    /// Static group membership: a name of this instance, stable across its restarts and
-    /// unique among the instances running (a StatefulSet pod's name, a Compose service of one
-    /// replica). A restarted instance then takes its partitions back at once instead of after
-    /// the crashed one's session expires (10 s); but a stopped instance's partitions also wait
-    /// out its session, so leave it unset where instances come and go under new names.
-    #[arg(long = "instance-id", env = "PW_INSTANCE_ID")]
-    pub instance_id: Option<String>,
 }
 
 impl std::fmt::Debug for KafkaArgs {
@@ -59,7 +52,6 @@ impl std::fmt::Debug for KafkaArgs {
             .field("topic_partitions", &self.topic_partitions)
             .field("topic_replication", &self.topic_replication)
             .field("create_topics", &self.create_topics)
-            .field("instance_id", &self.instance_id)
             .finish()
     }
 }
@@ -80,7 +72,6 @@ impl KafkaArgs {
             topic_partitions: 6,
             topic_replication: 1,
             create_topics: true,
-            instance_id: None,
         }
     }
 
@@ -153,13 +144,16 @@ impl KafkaArgs {
         topics: &[&str],
         context: PwContext,
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
-        let mut config = self.client_config(
+        let config = self.client_config(
             &[
                 ("auto.commit.interval.ms", "1000"),
                 ("auto.offset.reset", "earliest"),
-                // A crashed member holds its partitions until this runs out.
-                ("session.timeout.ms", "10000"),
-                ("heartbeat.interval.ms", "2000"),
+                // A crashed member holds its partitions until this runs out: the brokers'
+                // least by default (group.min.session.timeout.ms). Static membership would
+                // hand a restarted instance its partitions at once, but librdkafka treats the
+                // fencing a broker restart can cause as fatal.
+                ("session.timeout.ms", "6000"),
+                ("heartbeat.interval.ms", "1500"),
                 ("statistics.interval.ms", "10000"),
                 // What librdkafka fetches ahead of the consumer (64 MiB by default); the
                 // spine queues up to four batches per partition on top of it.
@@ -172,9 +166,6 @@ impl KafkaArgs {
                 ("enable.partition.eof", "false"),
             ],
         );
-        if let Some(instance) = &self.instance_id {
-            config.set("group.instance.id", instance);
-        }
         let consumer: StreamConsumer<PwContext> =
             config.create_with_context(context).with_context(|| {
                 format!(
