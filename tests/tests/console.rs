@@ -614,6 +614,31 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
     assert!(browser.text("#report-alert").await.starts_with("none"));
     assert_eq!(browser.count("#no-results").await, 1);
 
+    // The operator registers a company from the form (the browser's own Origin and the form's
+    // token let it through); its first key is shown once, and revoked from the company's page.
+    browser.click("#nav-companies").await;
+    assert_eq!(browser.path().await, "/companies");
+    for (field, value) in [
+        ("#company-id", "delta-chemie"),
+        ("#company-name", "Delta Chemie GmbH"),
+        ("#company-country", "de"),
+    ] {
+        let input = browser.client.find(Locator::Css(field)).await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+    browser.click("#register-company").await;
+    let new_key = browser.text("#new-key").await;
+    assert!(keys::split(&new_key).is_some(), "{new_key}");
+    browser.screenshot(&shots, "console-company-key.png").await;
+    browser
+        .goto(&format!("{console}/companies/delta-chemie"))
+        .await;
+    assert_eq!(browser.count("#keys button.revoke").await, 1);
+    browser.click("#keys button.revoke").await;
+    assert_eq!(browser.path().await, "/companies/delta-chemie");
+    assert!(browser.text("#keys").await.contains("revoked"));
+    assert_eq!(browser.count("#keys button.revoke").await, 0);
+
     browser.click("#sign-out").await;
     assert_eq!(browser.path().await, "/login");
     browser.goto(&format!("{console}/alerts")).await;

@@ -5,8 +5,8 @@ use clap::{Parser, Subcommand};
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::Store;
 
-use crate::directory::{issue_key, register_authority, revoke_key, AuthorityArgs};
 use crate::{App, ServeArgs};
+use admin::authorities::{issue_key, register_authority, revoke_key, AuthorityArgs};
 
 /// The national competent authorities: directory, preferences, and their API.
 #[derive(Debug, Parser)]

@@ -17,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use store::{Announcements, AuthorityAlert, Change, FeedbackRecord, Store, StoreError};
 use subtle::ConstantTimeEq as _;
 
-use crate::directory::{self, AuthorityArgs};
 use crate::metrics::Metrics;
+use admin::authorities::{self as directory, AuthorityArgs};
+use admin::companies::{self, AdminError, CompanyArgs, NewKey};
 
 /// Most alerts one page returns.
 const MAX_PAGE: i64 = 500;
@@ -57,6 +58,18 @@ pub fn router(state: ApiState) -> Router {
         .route("/admin/v1/alerts/{alert_id}/feedback", get(admin_feedback))
         .route("/admin/v1/keys/{key_id}", delete(admin_revoke_key))
         .route("/admin/v1/audit", get(admin_audit))
+        .route(
+            "/admin/v1/companies",
+            get(admin_companies).post(admin_create_company),
+        )
+        .route(
+            "/admin/v1/companies/{company_id}/keys",
+            get(admin_company_keys).post(admin_issue_company_key),
+        )
+        .route(
+            "/admin/v1/companies/{company_id}/keys/{key_id}",
+            delete(admin_revoke_company_key),
+        )
         .with_state(state)
 }
 
@@ -105,6 +118,17 @@ impl ApiError {
             "not_found",
             "no such alert among this authority's alerts",
         )
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::Invalid { field, reason } => Self::invalid(field, reason),
+            AdminError::Conflict(what) => Self::new(StatusCode::CONFLICT, "conflict", what),
+            AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", what),
+            AdminError::Store(error) => error.into(),
+        }
     }
 }
 
@@ -569,7 +593,7 @@ async fn admin_issue_key(
     State(state): State<ApiState>,
     _: Operator,
     Path(country): Path<String>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let country = country.to_ascii_uppercase();
     let Some(token) = directory::issue_key(&state.store, &country, ADMIN_API).await? else {
         return Err(ApiError::new(
@@ -578,9 +602,8 @@ async fn admin_issue_key(
             format!("no authority for {country}: PUT /admin/v1/authorities/{country} first"),
         ));
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"country": country, "api_key": token})),
+    Ok(shown_once(
+        serde_json::json!({"country": country, "api_key": token}),
     ))
 }
 
@@ -635,4 +658,88 @@ async fn admin_audit(
         return Err(ApiError::invalid("limit", "between 1 and 1000"));
     }
     Ok(Json(state.store.audit_log(query.after, limit).await?))
+}
+
+/// `GET /admin/v1/companies`: the reporting companies, with their number of active keys.
+async fn admin_companies(
+    State(state): State<ApiState>,
+    _: Operator,
+) -> Result<Json<Vec<store::Company>>, ApiError> {
+    Ok(Json(state.store.companies().await?))
+}
+
+/// `201 Created` with a secret shown this once: no cache may keep it.
+fn shown_once(body: impl Serialize) -> impl IntoResponse {
+    (
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(body),
+    )
+}
+
+/// A new company key as the admin API answers it: shown once, never kept.
+#[derive(Debug, Serialize)]
+struct IssuedKey {
+    company_id: String,
+    key_id: String,
+    api_key: String,
+}
+
+impl From<NewKey> for IssuedKey {
+    fn from(key: NewKey) -> Self {
+        Self {
+            company_id: key.company_id,
+            key_id: key.key_id,
+            api_key: key.token,
+        }
+    }
+}
+
+/// `POST /admin/v1/companies`: registers a company and issues its first key.
+async fn admin_create_company(
+    State(state): State<ApiState>,
+    _: Operator,
+    body: Result<Json<CompanyArgs>, axum::extract::rejection::JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(args) = body.map_err(ApiError::body)?;
+    let key = companies::create(&state.store, &args, ADMIN_API).await?;
+    Ok(shown_once(IssuedKey::from(key)))
+}
+
+/// A company and its keys (ids and dates, never secrets).
+#[derive(Debug, Serialize)]
+struct CompanyKeys {
+    company: store::Company,
+    keys: Vec<store::KeySummary>,
+}
+
+/// `GET /admin/v1/companies/{id}/keys`.
+async fn admin_company_keys(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(company_id): Path<String>,
+) -> Result<Json<CompanyKeys>, ApiError> {
+    let (company, keys) = companies::keys_of(&state.store, &company_id).await?;
+    Ok(Json(CompanyKeys { company, keys }))
+}
+
+/// `POST /admin/v1/companies/{id}/keys`: another key, shown once (rotation: issue, switch
+/// over, revoke the old one).
+async fn admin_issue_company_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(company_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let key = companies::issue_key(&state.store, &company_id, ADMIN_API).await?;
+    Ok(shown_once(IssuedKey::from(key)))
+}
+
+/// `DELETE /admin/v1/companies/{id}/keys/{key_id}`: refused at once by every ingest instance.
+async fn admin_revoke_company_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path((company_id, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    companies::revoke_key(&state.store, &company_id, &key_id, ADMIN_API).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

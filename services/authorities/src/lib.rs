@@ -6,11 +6,9 @@
 
 mod app;
 mod cli;
-mod directory;
 mod feedback;
 mod http;
 mod metrics;
 
 pub use app::{App, ServeArgs};
 pub use cli::{main, Cli, Command};
-pub use directory::{issue_key, register_authority, AuthorityArgs};

@@ -1,10 +1,9 @@
 //! The `ingest` command line.
 
-use anyhow::Context as _;
+use admin::companies::{self, AdminError, NewKey};
 use clap::{Parser, Subcommand};
-use domain::CountryCode;
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
-use store::{AuditEntry, Store, StoreError};
+use store::Store;
 
 use crate::{App, ServeArgs};
 
@@ -31,7 +30,7 @@ pub enum Command {
         shutdown: ShutdownArgs,
     },
     /// Registers a reporting company and prints its API key (shown only this once).
-    CreateCompany(CreateCompanyArgs),
+    CreateCompany(admin::CompanyArgs),
     /// Creates another API key for a company and prints it (shown only this once): to rotate a
     /// key, issue a new one, switch the company's systems over, then revoke the old one.
     IssueKey(CompanyArgs),
@@ -58,96 +57,19 @@ pub struct CompanyArgs {
     pub company: String,
 }
 
-/// Settings of `ingest create-company`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct CreateCompanyArgs {
-    /// Stable id of the company, e.g. acme-chemicals.
-    #[arg(long)]
-    pub id: String,
-    /// Legal name of the company.
-    #[arg(long)]
-    pub name: String,
-    /// ISO 3166-1 alpha-2 code of the company's seat.
-    #[arg(long)]
-    pub country: String,
-}
-
-/// A registered company and its API key.
-pub struct NewCompany {
-    pub id: String,
-    pub api_key: String,
-}
-
-impl std::fmt::Debug for NewCompany {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewCompany")
-            .field("id", &self.id)
-            .field("api_key", &"<hidden>")
-            .finish()
+/// An administrative refusal as the command line words it: `--field: reason`.
+fn flagged(error: AdminError) -> anyhow::Error {
+    match error {
+        AdminError::Invalid { field, reason } => anyhow::anyhow!("--{field}: {reason}"),
+        AdminError::Conflict(what) => anyhow::anyhow!("--id: {what}"),
+        AdminError::NotFound(what) => anyhow::anyhow!("--company: {what}"),
+        AdminError::Store(error) => anyhow::Error::new(error).context("the database failed"),
     }
 }
 
-/// Registers a company and creates its first API key.
-pub async fn create_company(store: &Store, args: &CreateCompanyArgs) -> anyhow::Result<NewCompany> {
-    let country =
-        CountryCode::parse(&args.country).map_err(|error| anyhow::anyhow!("--country: {error}"))?;
-    let id = args.id.trim();
-    let valid_id = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    anyhow::ensure!(valid_id, "--id: use 1 to 64 letters, digits, '-' or '_'");
-    let now = events::now_micros();
-    match store
-        .create_company(id, args.name.trim(), country.as_str(), now)
-        .await
-    {
-        Ok(()) => {}
-        Err(StoreError::Conflict(_)) => anyhow::bail!("--id: a company {id} exists already"),
-        Err(error) => return Err(error).context("cannot store the company"),
-    }
-    store
-        .audit(&AuditEntry::new(
-            store::cli_actor(),
-            "company.create",
-            id,
-            format!("{} ({country})", args.name.trim()),
-        ))
-        .await
-        .context("cannot write the audit log")?;
-    issue_api_key(store, id).await
-}
-
-/// Creates another API key for an existing company.
-pub async fn issue_api_key(store: &Store, company_id: &str) -> anyhow::Result<NewCompany> {
-    anyhow::ensure!(
-        store.company_exists(company_id).await?,
-        "--company: no company {company_id}"
-    );
-    let key = keys::generate();
-    store
-        .add_api_key(
-            &key.key_id,
-            company_id,
-            &key.secret_hash,
-            events::now_micros(),
-        )
-        .await
-        .context("cannot store the API key")?;
-    store
-        .audit(&AuditEntry::new(
-            store::cli_actor(),
-            "company.key.issue",
-            company_id,
-            format!("key {}", key.key_id),
-        ))
-        .await
-        .context("cannot write the audit log")?;
-    Ok(NewCompany {
-        id: company_id.to_owned(),
-        api_key: key.token,
-    })
+fn print_key(key: &NewKey) {
+    println!("api key: {}", key.token);
+    println!("(store the key now: only its hash is kept)");
 }
 
 /// Runs the command line.
@@ -163,6 +85,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let store = Store::connect(cli.database.url()?, cli.database.max_connections).await?;
+    let actor = store::cli_actor();
     match cli.command {
         Command::Submit(_) => Ok(()),
         Command::Serve {
@@ -176,46 +99,34 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             shutdown.run_until_signal(shutdown_args.grace()).await
         }
         Command::CreateCompany(args) => {
-            let company = create_company(&store, &args).await?;
-            println!("company: {}", company.id);
-            println!("api key: {}", company.api_key);
-            println!("(store the key now: only its hash is kept)");
+            let key = companies::create(&store, &args, &actor)
+                .await
+                .map_err(flagged)?;
+            println!("company: {}", key.company_id);
+            print_key(&key);
             Ok(())
         }
         Command::IssueKey(args) => {
-            let company = issue_api_key(&store, args.company.trim()).await?;
-            println!("api key: {}", company.api_key);
-            println!("(store the key now: only its hash is kept)");
+            let key = companies::issue_key(&store, args.company.trim(), &actor)
+                .await
+                .map_err(flagged)?;
+            print_key(&key);
             Ok(())
         }
         Command::RevokeKey { company, key_id } => {
             let company = company.company.trim();
-            let revoked = store
-                .revoke_api_key(company, key_id.trim(), events::now_micros())
-                .await?;
-            anyhow::ensure!(
-                revoked,
-                "--key-id: company {company} has no active key {key_id}"
-            );
-            store
-                .audit(&AuditEntry::new(
-                    store::cli_actor(),
-                    "company.key.revoke",
-                    company,
-                    format!("key {key_id}"),
-                ))
-                .await
-                .context("cannot write the audit log")?;
+            match companies::revoke_key(&store, company, key_id.trim(), &actor).await {
+                Err(AdminError::NotFound(what)) => anyhow::bail!("--key-id: {what}"),
+                result => result.map_err(flagged)?,
+            }
             println!("revoked key {key_id} of {company}");
             Ok(())
         }
         Command::ListKeys(args) => {
-            let company = args.company.trim();
-            anyhow::ensure!(
-                store.company_exists(company).await?,
-                "--company: no company {company}"
-            );
-            for key in store.api_keys_of(company).await? {
+            let (_, keys) = companies::keys_of(&store, args.company.trim())
+                .await
+                .map_err(flagged)?;
+            for key in keys {
                 let revoked = key.revoked_at.map_or_else(
                     || "active".to_owned(),
                     |at| format!("revoked {}", rfc3339(at)),

@@ -14,7 +14,7 @@ mod submit;
 mod writer;
 
 pub use app::{App, ServeArgs};
-pub use cli::{create_company, issue_api_key, main, Cli, Command, CreateCompanyArgs, NewCompany};
+pub use cli::{main, Cli, Command};
 pub use pressure::LimitArgs;
 pub use report::{Envelope, LineRequest, ReportRequest};
 pub use submit::{submit, SubmitArgs};

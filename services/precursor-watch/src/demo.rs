@@ -83,19 +83,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     let store = Store::connect(&database_url, 4).await?;
 
+    let actor = store::cli_actor();
     let company = if store.company_exists(DEMO_COMPANY).await? {
-        ingest::issue_api_key(&store, DEMO_COMPANY).await?
+        admin::companies::issue_key(&store, DEMO_COMPANY, &actor).await?
     } else {
-        let demo = ingest::CreateCompanyArgs {
+        let demo = admin::CompanyArgs {
             id: DEMO_COMPANY.into(),
             name: "Demo Chemicals GmbH".into(),
             country: "DE".into(),
         };
-        ingest::create_company(&store, &demo).await?
+        admin::companies::create(&store, &demo, &actor).await?
     };
 
     // A Dutch authority with a key, to sign in to the console as an authority.
-    let dutch = authorities::AuthorityArgs {
+    let dutch = admin::AuthorityArgs {
         country: DEMO_AUTHORITY.into(),
         name: "Douane (demo)".into(),
         contact: "douane@example.nl".into(),
@@ -104,8 +105,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         categories: Vec::new(),
         no_watch_list_findings: false,
     };
-    authorities::register_authority(&store, &dutch).await?;
-    let authority_key = authorities::issue_key(&store, DEMO_AUTHORITY, &store::cli_actor())
+    admin::register_authority(&store, &dutch).await?;
+    let authority_key = admin::issue_key(&store, DEMO_AUTHORITY, &actor)
         .await?
         .context("the demo authority was just registered")?;
     // The operators' token of this run, for the console and the authority admin API.
@@ -206,8 +207,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!("  operator token    {operator_token}");
     println!("  authority {DEMO_AUTHORITY} key  {authority_key}");
     println!("  company API       http://{http}");
-    println!("  demo company      {}", company.id);
-    println!("  its API key       {}", company.api_key);
+    println!("  demo company      {}", company.company_id);
+    println!("  its API key       {}", company.token);
     println!("  authority API     http://{authority_http}");
     println!("  kafka (mock)      {brokers}");
     println!("  database          {database_url}");
@@ -219,7 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "Submit the sample report (acetic anhydride, Germany to the Netherlands through Belgium):"
     );
     println!();
-    println!("  curl -sS http://{http}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' --data @{}", company.api_key, sample.display());
+    println!("  curl -sS http://{http}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' --data @{}", company.token, sample.display());
     println!();
     println!("Open the web console and sign in with the operator token (every alert, the pipeline's health) or the authority key (the Dutch authority's alerts only).");
     println!();

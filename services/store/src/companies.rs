@@ -34,6 +34,23 @@ impl Store {
         Ok(())
     }
 
+    /// Every company, by id, with its number of active keys.
+    pub async fn companies(&self) -> Result<Vec<Company>, StoreError> {
+        let rows = sqlx::query(&format!("{COMPANY_SELECT} ORDER BY c.id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(company_from_row).collect()
+    }
+
+    /// One company, with its number of active keys.
+    pub async fn company(&self, id: &str) -> Result<Option<Company>, StoreError> {
+        let row = sqlx::query(&format!("{COMPANY_SELECT} WHERE c.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(company_from_row).transpose()
+    }
+
     /// Whether a company exists.
     pub async fn company_exists(&self, id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT 1 FROM companies WHERE id = $1")
@@ -120,8 +137,35 @@ impl Store {
     }
 }
 
+const COMPANY_SELECT: &str = "SELECT c.id, c.name, c.country, c.created_at, \
+     (SELECT COUNT(*) FROM api_keys k WHERE k.company_id = c.id AND k.revoked_at IS NULL) AS active_keys \
+     FROM companies c";
+
+fn company_from_row(row: &sqlx::any::AnyRow) -> Result<Company, StoreError> {
+    Ok(Company {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        country: row.try_get("country")?,
+        created_at: row.try_get("created_at")?,
+        active_keys: row.try_get("active_keys")?,
+    })
+}
+
+/// A reporting company as operators see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 code of its seat.
+    pub country: String,
+    /// Microseconds since the epoch.
+    pub created_at: i64,
+    /// Keys not revoked.
+    pub active_keys: i64,
+}
+
 /// An API key as operators see it: never its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct KeySummary {
     pub key_id: String,
     pub created_at: i64,

@@ -24,7 +24,7 @@ use sqlx::AnyPool;
 pub use audit::{cli_actor, AuditEntry};
 pub use authorities::{Authority, AuthorityAlert, AuthorityKey, FeedbackRecord};
 pub use changes::{follow, Announcements, Change, Heard, Subscription};
-pub use companies::{ApiKeyRecord, KeySummary};
+pub use companies::{ApiKeyRecord, Company, KeySummary};
 pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
 pub use overview::{AlertSearch, AuthorityVolume, ReportTrace};

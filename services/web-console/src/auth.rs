@@ -174,6 +174,15 @@ impl Sessions {
     }
 }
 
+/// The anti-forgery token of a session's forms: derived from the session's token, which only
+/// the browser holding the (HttpOnly) cookie knows, and which no page of another site can read.
+pub fn form_token(session: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"precursor-watch console form\0");
+    hasher.update(session.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
 /// The session token in a `Cookie` header, if any.
 pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
     cookie(headers, COOKIE)

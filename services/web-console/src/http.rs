@@ -19,6 +19,7 @@ use store::{AlertSearch, Announcements, AuthorityAlert, Change, Store, StoreErro
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, session_cookie, SignInError, Viewer, COOKIE};
+use crate::companies;
 use crate::dead_letters::DeadLetters;
 use crate::metrics::Metrics;
 use crate::monitor::{per_minute, Monitor};
@@ -64,6 +65,13 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/alerts", get(search))
         .route("/alerts/{alert_id}", get(alert))
         .route("/events", get(live))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route("/companies/{company_id}", get(companies::one))
+        .route("/companies/{company_id}/keys", post(companies::issue_key))
+        .route(
+            "/companies/{company_id}/keys/{key_id}/revoke",
+            post(companies::revoke_key),
+        )
         .route("/assets/console.css", get(stylesheet))
         .route("/assets/console.js", get(script))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -180,7 +188,7 @@ impl FromRequestParts<ConsoleState> for Signed {
     }
 }
 
-fn page(markup: Markup) -> Html<String> {
+pub(crate) fn page(markup: Markup) -> Html<String> {
     Html(markup.into_string())
 }
 
@@ -234,7 +242,15 @@ fn same_origin(headers: &axum::http::HeaderMap) -> bool {
         .any(|host| origin_host.eq_ignore_ascii_case(host))
 }
 
-fn cross_site() -> Response {
+/// Whether a form post says it comes from the console's own pages, as browsers do: a post that
+/// does not say where it comes from is refused as well as one from another site (the forms also
+/// carry a token).
+pub(crate) fn posted_from_here(headers: &axum::http::HeaderMap) -> bool {
+    let declared = headers.contains_key("origin") || headers.contains_key("sec-fetch-site");
+    declared && same_origin(headers)
+}
+
+pub(crate) fn cross_site() -> Response {
     (
         StatusCode::FORBIDDEN,
         page(pages::problem(
@@ -252,12 +268,8 @@ async fn sign_in(
     extensions: axum::http::Extensions,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    // A browser says where a form comes from; a post that does not is refused, as is one
-    // without the token its form was given.
-    let declared = headers.contains_key("origin") || headers.contains_key("sec-fetch-site");
     let token = auth::cookie(&headers, sign_in::FORM_COOKIE);
-    if !declared
-        || !same_origin(&headers)
+    if !posted_from_here(&headers)
         || !sign_in::form_token_matches(token.as_deref(), &form.form_token)
     {
         state.metrics.sign_ins.with_label_values(&["forged"]).inc();

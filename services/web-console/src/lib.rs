@@ -7,6 +7,7 @@ mod app;
 mod auth;
 mod charts;
 mod cli;
+mod companies;
 mod dead_letters;
 mod http;
 mod metrics;

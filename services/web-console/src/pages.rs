@@ -116,6 +116,9 @@ pub fn layout(viewer: Option<&Viewer>, title: &str, body: Markup) -> Markup {
                         nav {
                             a #nav-overview href="/" { @if viewer.is_operator() { "Pipeline" } @else { "Overview" } }
                             a #nav-alerts href="/alerts" { "Alerts" }
+                            @if viewer.is_operator() {
+                                a #nav-companies href="/companies" { "Companies" }
+                            }
                         }
                         span.who #who {
                             @match viewer {
