@@ -275,7 +275,8 @@ fn unusual_quantity(case: &Case<'_>, rules: &RuleSet, fire: &mut impl FnMut(&'st
             .filter(|past| past.substance_id == purchase.substance_id && past.unit == purchase.unit)
             .map(|past| past.amount)
             .collect();
-        if earlier.len() >= rules.unusual_quantity_min_orders.max(1) {
+        let has_usual = earlier.len() >= rules.unusual_quantity_min_orders.max(1);
+        if has_usual {
             earlier.sort_by(f64::total_cmp);
             let median = earlier[earlier.len() / 2];
             if median > 0.0 && purchase.amount > rules.unusual_quantity_factor * median {
@@ -293,19 +294,28 @@ fn unusual_quantity(case: &Case<'_>, rules: &RuleSet, fire: &mut impl FnMut(&'st
                 );
             }
         }
-        if let Some(lot) = rules.normal_lots.get(&purchase.substance_id) {
-            if lot.unit == purchase.unit && purchase.amount > lot.quantity {
-                fire(
-                    "unusual_quantity_substance",
-                    format!(
-                        "line {}: {} of {} is more than its normal lot of {}",
-                        purchase.line_number,
-                        amount(purchase.amount, &purchase.unit),
-                        purchase.substance_name,
-                        amount(lot.quantity, &lot.unit)
-                    ),
-                );
-            }
+        // A buyer with a usual quantity of its own is measured against it, above; one without
+        // (a new buyer, or too few orders to say) against the substance's normal trade lot.
+        if has_usual {
+            continue;
+        }
+        let lot = rules
+            .normal_lots
+            .get(&purchase.substance_id)
+            .and_then(|lots| lots.in_unit(&purchase.unit));
+        if let Some(lot) = lot.filter(|lot| purchase.amount > lot.quantity) {
+            fire(
+                "unusual_quantity_substance",
+                format!(
+                    "line {}: {} of {} is more than its normal lot of {} ({:.1} times), to a buyer with no usual quantity of its own ({} earlier orders)",
+                    purchase.line_number,
+                    amount(purchase.amount, &purchase.unit),
+                    purchase.substance_name,
+                    amount(lot.quantity, &lot.unit),
+                    purchase.amount / lot.quantity,
+                    earlier.len()
+                ),
+            );
         }
     }
 }

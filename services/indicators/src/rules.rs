@@ -21,6 +21,34 @@ pub struct Threshold {
     pub unit: String,
 }
 
+/// The largest normal lot of a substance, in each unit it is traded in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "OneOrMore")]
+pub struct NormalLot(Vec<Threshold>);
+
+impl NormalLot {
+    /// The lot in `unit`, when one is given in it.
+    pub fn in_unit(&self, unit: &str) -> Option<&Threshold> {
+        self.0.iter().find(|lot| lot.unit == unit)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMore {
+    One(Threshold),
+    More(Vec<Threshold>),
+}
+
+impl From<OneOrMore> for NormalLot {
+    fn from(lots: OneOrMore) -> Self {
+        match lots {
+            OneOrMore::One(lot) => Self(vec![lot]),
+            OneOrMore::More(lots) => Self(lots),
+        }
+    }
+}
+
 /// Score limits of each severity; below `medium` an alert is low.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct SeverityThresholds {
@@ -93,9 +121,10 @@ pub struct RuleSet {
     pub unusual_quantity_min_orders: usize,
     /// How many times the customer's median quantity is unusual.
     pub unusual_quantity_factor: f64,
-    /// Largest normal lot per substance id.
+    /// Largest normal lot per substance id, for a buyer with no usual quantity of its own: one
+    /// amount, or a list with one per unit (a liquid sold by mass and by volume).
     #[serde(default)]
-    pub normal_lots: BTreeMap<String, Threshold>,
+    pub normal_lots: BTreeMap<String, NormalLot>,
     pub frequency_window_days: u32,
     /// Orders of one substance within the window that are frequent.
     pub frequency_min_orders: usize,
@@ -154,6 +183,30 @@ impl RuleSet {
                 self.version,
                 indicator.id
             );
+        }
+        for (substance, lots) in &self.normal_lots {
+            let mut units: Vec<&str> = lots.0.iter().map(|lot| lot.unit.as_str()).collect();
+            let given = units.len();
+            units.sort_unstable();
+            units.dedup();
+            anyhow::ensure!(
+                given > 0 && units.len() == given,
+                "rule set {}: the normal lot of {substance} needs one amount per unit",
+                self.version
+            );
+            for lot in &lots.0 {
+                anyhow::ensure!(
+                    lot.quantity.is_finite() && lot.quantity > 0.0,
+                    "rule set {}: the normal lot of {substance} must be a positive amount",
+                    self.version
+                );
+                anyhow::ensure!(
+                    matches!(lot.unit.as_str(), "kg" | "l" | "each"),
+                    "rule set {}: the normal lot of {substance} is in {:?}; use kg, l or each",
+                    self.version,
+                    lot.unit
+                );
+            }
         }
         let s = &self.severity;
         anyhow::ensure!(

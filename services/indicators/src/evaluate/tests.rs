@@ -202,6 +202,85 @@ fn unusual_quantity_against_normal_lots() {
 }
 
 #[test]
+fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
+    // 50 t and 1,000 t of acetic anhydride to a buyer with no usual quantity of its own: more
+    // than a road tanker (25 t, 23,000 l), by mass and by volume.
+    for (quantity, unit, times) in [
+        (50_000.0, "kg", "2.0 times"),
+        (1_000_000.0, "kg", "40.0 times"),
+        (50_000.0, "l", "2.2 times"),
+    ] {
+        let run = Run::new(
+            report(&[("Acetic anhydride 99%", quantity, unit)]),
+            vec![finding(1, "acetic_anhydride", "Category 2A")],
+        );
+        let evidence = run.evidence("unusual_quantity_substance");
+        assert!(evidence.contains(times), "{evidence}");
+        assert!(
+            evidence.contains("to a buyer with no usual quantity of its own (0 earlier orders)"),
+            "{evidence}"
+        );
+    }
+    // A tanker load is a normal lot.
+    let tanker = Run::new(
+        report(&[("Acetic anhydride 99%", 20_000.0, "kg")]),
+        vec![finding(1, "acetic_anhydride", "Category 2A")],
+    );
+    assert!(!tanker
+        .ids()
+        .contains(&"unusual_quantity_substance".to_owned()));
+    // A buyer whose own orders are this large is measured against them instead.
+    let mut regular = Run::new(
+        report(&[("Acetic anhydride 99%", 50_000.0, "kg")]),
+        vec![finding(1, "acetic_anhydride", "Category 2A")],
+    );
+    regular.history = [120, 80, 40]
+        .iter()
+        .enumerate()
+        .map(|(n, days)| {
+            past(
+                &format!("r{n}"),
+                "supplier-a",
+                "acetic_anhydride",
+                45_000.0,
+                "kg",
+                *days,
+            )
+        })
+        .collect();
+    let ids = regular.ids();
+    assert!(
+        !ids.contains(&"unusual_quantity_substance".to_owned())
+            && !ids.contains(&"unusual_quantity_customer".to_owned()),
+        "{ids:?}"
+    );
+}
+
+#[test]
+fn a_normal_lot_needs_one_positive_amount_per_unit() {
+    let with_lot = |lot: &str| {
+        let mut value: serde_json::Value =
+            serde_json::from_str(include_str!("../../rules/2026-01-01.json")).unwrap();
+        value["normal_lots"]["acetone"] = serde_json::from_str(lot).unwrap();
+        RuleSet::from_json(&value.to_string())
+    };
+    assert!(with_lot(r#"{"quantity": 10, "unit": "kg"}"#).is_ok());
+    assert!(with_lot(r#"[{"quantity": 10, "unit": "kg"}, {"quantity": 12, "unit": "l"}]"#).is_ok());
+    for wrong in [
+        r#"[{"quantity": 10, "unit": "kg"}, {"quantity": 12, "unit": "kg"}]"#,
+        r#"[]"#,
+        r#"{"quantity": 0, "unit": "kg"}"#,
+        r#"{"quantity": 10, "unit": "t"}"#,
+    ] {
+        let error = with_lot(wrong).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("normal lot of acetone"),
+            "{wrong}: {error:#}"
+        );
+    }
+}
+
+#[test]
 fn unusual_frequency_needs_more_orders_than_usual() {
     let mut run = anhydride(200.0);
     // Three in the last 30 days, one in the ten months before.
