@@ -219,6 +219,38 @@ impl Pipeline {
 }
 
 impl Pipeline {
+    /// The services whose process has exited, taken out of the pipeline, with their exit
+    /// status.
+    pub fn exited(&mut self) -> anyhow::Result<Vec<(&'static str, std::process::ExitStatus)>> {
+        let mut exited = Vec::new();
+        let mut running = Vec::new();
+        for mut service in std::mem::take(&mut self.services) {
+            match service.child.try_wait()? {
+                Some(status) => exited.push((service.name, status)),
+                None => running.push(service),
+            }
+        }
+        self.services = running;
+        Ok(exited)
+    }
+
+    /// The text of every log file of the service `name` (each of its instances), one after the
+    /// other.
+    pub fn logs_of(&self, name: &str) -> anyhow::Result<String> {
+        let mut text = String::new();
+        for entry in std::fs::read_dir(&self.log_dir)? {
+            let path = entry?.path();
+            let file = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if file.starts_with(&format!("{name}.")) && file.ends_with(".log") {
+                text.push_str(&std::fs::read_to_string(&path)?);
+            }
+        }
+        Ok(text)
+    }
+
     /// Stops a service with SIGTERM; fails when it did not exit cleanly.
     pub async fn stop_service(&mut self, name: &'static str) -> anyhow::Result<()> {
         let index = self
@@ -367,11 +399,24 @@ impl Pipeline {
     /// Starts one service binary with the pipeline's settings.
     pub async fn spawn(&mut self, name: &'static str, args: &[&str]) -> anyhow::Result<()> {
         let admin = free_addr()?;
-        let log = std::fs::File::create(self.log_dir.join(format!("{name}.log")))?;
+        // A restarted or second instance logs to a file of its own: `matcher.log`,
+        // `matcher.2.log`, ...
+        let path = (1..)
+            .map(|n| match n {
+                1 => self.log_dir.join(format!("{name}.log")),
+                n => self.log_dir.join(format!("{name}.{n}.log")),
+            })
+            .find(|path| !path.exists())
+            .context("no free log file name")?;
+        let log = std::fs::File::create(path)?;
         let child = Command::new(binary(name)?)
             .args(args)
             .env("PW_DATABASE_URL", &self.database_url)
             .env("PW_KAFKA_BROKERS", &self.brokers)
+            // A static member of its service's group, as in the Kubernetes manifests: the
+            // instance restarted after a crash, or the next test's, takes the partitions back
+            // at once.
+            .env("PW_KAFKA_INSTANCE_ID", name)
             .env("PW_ADMIN_ADDR", admin.to_string())
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
             // Load tests submit faster than a company may; a test of the limit passes --rate-limit.

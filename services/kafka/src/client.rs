@@ -40,6 +40,12 @@ pub struct KafkaArgs {
     /// Whether services create the topics they use; false where topics are provisioned apart.
     #[arg(long = "create-topics", env = "PW_CREATE_TOPICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub create_topics: bool,
+    /// This instance's stable name in its service's consumer group (static membership): one per
+    /// instance, the same across its restarts, such as a StatefulSet pod's or a container's
+    /// name. A restarted instance then takes its partitions back at once instead of after the
+    /// crashed one's session (6 s) runs out. Unset, membership is dynamic.
+    #[arg(long = "kafka-instance-id", env = "PW_KAFKA_INSTANCE_ID")]
+    pub instance_id: Option<String>,
 }
 
 impl std::fmt::Debug for KafkaArgs {
@@ -52,6 +58,7 @@ impl std::fmt::Debug for KafkaArgs {
             .field("topic_partitions", &self.topic_partitions)
             .field("topic_replication", &self.topic_replication)
             .field("create_topics", &self.create_topics)
+            .field("instance_id", &self.instance_id)
             .finish()
     }
 }
@@ -72,6 +79,7 @@ impl KafkaArgs {
             topic_partitions: 6,
             topic_replication: 1,
             create_topics: true,
+            instance_id: None,
         }
     }
 
@@ -128,14 +136,19 @@ impl KafkaArgs {
     }
 
     /// A consumer as [`KafkaArgs::consumer`] that reports its lag per partition to `metrics`
-    /// every 10 seconds.
+    /// every 10 seconds: a stage's consumer, a static member of `group_id` when the instance
+    /// has a name (`--kafka-instance-id`).
     pub fn measured_consumer(
         &self,
         group_id: &str,
         topics: &[&str],
         metrics: &ConsumerMetrics,
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
-        self.consumer_in(group_id, topics, PwContext::measured(metrics))
+        let mut config = self.consumer_config(group_id);
+        if let Some(instance) = &self.instance_id {
+            config.set("group.instance.id", instance);
+        }
+        self.create_consumer(config, topics, PwContext::measured(metrics))
     }
 
     fn consumer_in(
@@ -144,14 +157,17 @@ impl KafkaArgs {
         topics: &[&str],
         context: PwContext,
     ) -> anyhow::Result<StreamConsumer<PwContext>> {
-        let config = self.client_config(
+        self.create_consumer(self.consumer_config(group_id), topics, context)
+    }
+
+    fn consumer_config(&self, group_id: &str) -> ClientConfig {
+        self.client_config(
             &[
                 ("auto.commit.interval.ms", "1000"),
                 ("auto.offset.reset", "earliest"),
-                // A crashed member holds its partitions until this runs out: the brokers'
-                // least by default (group.min.session.timeout.ms). Static membership would
-                // hand a restarted instance its partitions at once, but librdkafka treats the
-                // fencing a broker restart can cause as fatal.
+                // A crashed member holds its partitions until this runs out (unless it
+                // restarts as the same static member): the brokers' least by default
+                // (group.min.session.timeout.ms).
                 ("session.timeout.ms", "6000"),
                 ("heartbeat.interval.ms", "1500"),
                 ("statistics.interval.ms", "10000"),
@@ -165,7 +181,15 @@ impl KafkaArgs {
                 ("enable.auto.offset.store", "false"),
                 ("enable.partition.eof", "false"),
             ],
-        );
+        )
+    }
+
+    fn create_consumer(
+        &self,
+        config: ClientConfig,
+        topics: &[&str],
+        context: PwContext,
+    ) -> anyhow::Result<StreamConsumer<PwContext>> {
         let consumer: StreamConsumer<PwContext> =
             config.create_with_context(context).with_context(|| {
                 format!(

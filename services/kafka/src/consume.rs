@@ -34,6 +34,11 @@ const MAX_DEAD_LETTER_PAYLOAD: usize = 512 * 1024;
 /// Pause after an error event of the consumer, so a stream of them cannot spin.
 const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
 
+/// A consumer given up this many times within [`REBUILD_WINDOW`] is not replaced again: another
+/// instance is running with the same static member name, and each fences the other.
+const MAX_REBUILDS: usize = 3;
+const REBUILD_WINDOW: Duration = Duration::from_secs(60);
+
 /// A partition is paused at the broker once this many batches wait for its worker.
 const QUEUED_BATCHES: usize = 4;
 
@@ -114,12 +119,12 @@ pub fn is_permanent(error: &KafkaError) -> bool {
     )
 }
 
-/// What the partition workers share.
+/// What the partition workers share: the consumer of this generation and what outlives it.
 struct Spine<H> {
     consumer: StreamConsumer<PwContext>,
     producer: Producer,
     service: &'static str,
-    handler: H,
+    handler: Arc<H>,
     max_batch: usize,
     metrics: ConsumerMetrics,
     shutdown: CancellationToken,
@@ -137,11 +142,22 @@ struct QueueState {
     paused: AtomicBool,
 }
 
+/// Why a consumer's run ended.
+enum Ended {
+    Shutdown,
+    /// librdkafka gave the consumer up for good (such as a static member fenced after a broker
+    /// restart): the reason.
+    Fatal(String),
+}
+
 /// Runs `handler` over the consumer's messages until `shutdown` is cancelled: each partition's
 /// messages in batches of at most `max_batch`, in order, the partitions independently. `service`
-/// names the service in dead-letter records.
+/// names the service in dead-letter records. A consumer librdkafka gives up for good is replaced
+/// by one from `reconnect`; the new one resumes from the last committed offsets.
+#[allow(clippy::too_many_arguments)] // one call site, in `Stage`, names each
 pub async fn consume<H: BatchHandler>(
     consumer: StreamConsumer<PwContext>,
+    reconnect: impl Fn() -> anyhow::Result<StreamConsumer<PwContext>> + Send,
     producer: Producer,
     service: &'static str,
     handler: H,
@@ -149,17 +165,64 @@ pub async fn consume<H: BatchHandler>(
     metrics: ConsumerMetrics,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let spine = Arc::new(Spine {
-        consumer,
-        producer,
-        service,
-        handler,
-        max_batch: max_batch.max(1),
-        metrics,
-        shutdown,
-    });
+    let handler = Arc::new(handler);
+    let mut consumer = consumer;
+    let mut rebuilt: std::collections::VecDeque<std::time::Instant> = Default::default();
+    loop {
+        let spine = Arc::new(Spine {
+            consumer,
+            producer: producer.clone(),
+            service,
+            handler: handler.clone(),
+            max_batch: max_batch.max(1),
+            metrics: metrics.clone(),
+            shutdown: shutdown.clone(),
+        });
+        let reason = match run(spine).await? {
+            Ended::Shutdown => return Ok(()),
+            Ended::Fatal(reason) => reason,
+        };
+        let now = std::time::Instant::now();
+        rebuilt.retain(|at| now.duration_since(*at) < REBUILD_WINDOW);
+        if rebuilt.len() >= MAX_REBUILDS {
+            anyhow::bail!(
+                "the kafka consumer was given up {} times within {} s, last: {reason}; is another \
+                 instance running with the same --kafka-instance-id (PW_KAFKA_INSTANCE_ID)?",
+                rebuilt.len() + 1,
+                REBUILD_WINDOW.as_secs()
+            );
+        }
+        rebuilt.push_back(now);
+        metrics.consumers_rebuilt.inc();
+        tracing::warn!(
+            service,
+            reason,
+            "the kafka consumer failed for good; continuing with a new one from the committed offsets"
+        );
+        let mut backoff = Backoff::default();
+        consumer = loop {
+            match reconnect() {
+                Ok(consumer) => break consumer,
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "cannot create a new kafka consumer"
+                    );
+                    if backoff.wait(&shutdown).await {
+                        return Ok(());
+                    }
+                }
+            }
+        };
+    }
+}
+
+/// Runs one consumer until shutdown or until librdkafka gives it up; its workers finish their
+/// batches either way.
+async fn run<H: BatchHandler>(spine: Arc<Spine<H>>) -> anyhow::Result<Ended> {
     let workers = tokio_util::task::TaskTracker::new();
     let mut queues: HashMap<(String, i32), Queue> = HashMap::new();
+    let mut ended = Ended::Shutdown;
     loop {
         let received = tokio::select! {
             _ = spine.shutdown.cancelled() => break,
@@ -168,6 +231,10 @@ pub async fn consume<H: BatchHandler>(
         let message = match received {
             Ok(message) => message.detach(),
             Err(error) => {
+                if let Some((code, reason)) = spine.consumer.client().fatal_error() {
+                    ended = Ended::Fatal(format!("{code:?}: {reason}"));
+                    break;
+                }
                 // Client errors (a broker away, all brokers down) arrive as events on the
                 // consumer's queue; librdkafka reconnects by itself. Each is logged by the
                 // context; waiting here would only delay draining the queue, so a few events
@@ -223,7 +290,7 @@ pub async fn consume<H: BatchHandler>(
         }
     })
     .await?;
-    Ok(())
+    Ok(ended)
 }
 
 /// Pauses or resumes fetching one partition. A partition revoked meanwhile needs neither.

@@ -1,6 +1,6 @@
 //! Metrics every consumer loop keeps.
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 
 /// Counters of a consumer loop, labelled by topic.
 #[derive(Clone)]
@@ -12,6 +12,8 @@ pub struct ConsumerMetrics {
     pub lag: IntGaugeVec,
     /// Partitions assigned to this consumer now.
     pub assigned_partitions: IntGauge,
+    /// Consumers librdkafka gave up for good and the spine replaced.
+    pub consumers_rebuilt: IntCounter,
 }
 
 impl ConsumerMetrics {
@@ -54,12 +56,18 @@ impl ConsumerMetrics {
             "Partitions of its input assigned to this consumer now",
         )?;
         registry.register(Box::new(assigned_partitions.clone()))?;
+        let consumers_rebuilt = IntCounter::new(
+            "consumers_rebuilt_total",
+            "Consumers librdkafka gave up for good (a static member fenced) and replaced",
+        )?;
+        registry.register(Box::new(consumers_rebuilt.clone()))?;
         Ok(Self {
             processed,
             dead_lettered,
             retries,
             lag,
             assigned_partitions,
+            consumers_rebuilt,
         })
     }
 }

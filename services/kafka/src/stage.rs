@@ -15,6 +15,9 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// A consuming stage, built: topics created, clients connected, nothing consumed yet.
 pub struct Stage {
     service: &'static str,
+    kafka: KafkaArgs,
+    group: String,
+    input: String,
     consumer: StreamConsumer<PwContext>,
     producer: Producer,
     metrics: ConsumerMetrics,
@@ -43,6 +46,9 @@ impl Stage {
         let consumer = kafka.measured_consumer(group, &[input], &metrics)?;
         Ok(Self {
             service,
+            kafka: kafka.clone(),
+            group: group.to_owned(),
+            input: input.to_owned(),
             consumer,
             producer,
             metrics,
@@ -57,10 +63,14 @@ impl Stage {
 
     /// Runs `handler` over the input's batches on `shutdown` until it is cancelled.
     pub fn spawn<H: BatchHandler>(self, name: &'static str, handler: H, shutdown: &Shutdown) {
+        let (kafka, group, input, metrics) =
+            (self.kafka, self.group, self.input, self.metrics.clone());
+        let reconnect = move || kafka.measured_consumer(&group, &[&input], &metrics);
         shutdown.spawn(
             name,
             consume(
                 self.consumer,
+                reconnect,
                 self.producer,
                 self.service,
                 handler,
