@@ -149,7 +149,7 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
     );
     let key = format!("registration number NLKVK{} in NL", tag.to_uppercase());
     assert!(alert.party_rule.contains(&key), "{}", alert.party_rule);
-    assert_eq!(alert.rule_set_version, "indicators-2026.1");
+    assert_eq!(alert.rule_set_version, "indicators-2026.2");
     assert!(alert.explanation.contains("orders split below a threshold"));
     // The first report stays screened, and neither topic carries an alert of it.
     let status = wait_for_status(&client, &pipeline, &pipeline.api_key, &first, "screened").await;
@@ -214,6 +214,59 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
             .contains("a name drawn alike in NL (same Unicode confusable skeleton)"),
         "{}",
         alert.party_rule
+    );
+    pipeline.stop().await.unwrap();
+}
+
+/// 50 t of acetic anhydride to a buyer no supplier has sold it to before: twice a road tanker,
+/// the substance's normal lot, is unusual for a buyer with no usual quantity of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_buyers_bulk_order_is_more_than_the_substances_normal_lot() {
+    let pipeline = Pipeline::start().await.expect("pipeline starts");
+    let client = reqwest::Client::new();
+    let run = &pipeline.run;
+    let tag = &run[run.len() - 8..];
+    let mut report = order(
+        &format!("{run}-bulk"),
+        &format!("Acetyl Werke {tag} GmbH"),
+        &format!("NL-KVK-B{tag}"),
+    );
+    report["end_use"] = "cellulose acetate production".into();
+    report["lines"] = serde_json::json!([
+        {"line_number": 1, "description": "Acetic anhydride 99%", "cas": "108-24-7",
+         "quantity": 50, "unit": "t", "concentration_pct": 99}
+    ]);
+    let id = submit(&client, &pipeline, &pipeline.api_key, &report).await;
+    let status = wait_for_status(&client, &pipeline, &pipeline.api_key, &id, "referred").await;
+    assert_eq!(status, "referred");
+    let reader = AlertReader::new(&pipeline.brokers, &["alerts.NL"]).unwrap();
+    let alerts = reader
+        .read_until(Duration::from_secs(60), |seen| {
+            seen.get("alerts.NL")
+                .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == id))
+        })
+        .await
+        .unwrap();
+    let alert = alerts["alerts.NL"]
+        .iter()
+        .find(|alert| alert.report_id == id)
+        .unwrap();
+    let evidence = alert
+        .indicators
+        .iter()
+        .find(|hit| hit.indicator_id == "unusual_quantity_substance")
+        .map(|hit| hit.evidence.clone())
+        .unwrap_or_else(|| panic!("not unusual: {:?}", alert.indicators));
+    assert!(
+        evidence.contains(
+            "49500 kg of Acetic anhydride is more than its normal lot of 25000 kg (2.0 times), \
+             to a buyer with no usual quantity of its own (0 earlier orders)"
+        ),
+        "{evidence}"
+    );
+    println!(
+        "50 t of acetic anhydride to a new buyer: {:?} {} ({evidence})",
+        alert.severity, alert.score
     );
     pipeline.stop().await.unwrap();
 }

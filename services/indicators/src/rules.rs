@@ -11,7 +11,10 @@ use serde::Deserialize;
 use crate::catalog::INDICATORS;
 
 /// The rule sets built into the binaries, oldest first.
-const BUILTIN: &[&str] = &[include_str!("../rules/2026-01-01.json")];
+const BUILTIN: &[&str] = &[
+    include_str!("../rules/2026-01-01.json"),
+    include_str!("../rules/2026-12-07.json"),
+];
 
 /// An amount of a substance, in the base unit of its dimension.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -4,6 +4,11 @@
 //! (`tests/data/labelled_orders.json`, with the reason for each). The built-in reference data
 //! and rule set screen each order as the matcher does; the agreement is printed and held above
 //! a floor, so that a change to the rules that moves them away from expert judgement fails.
+//!
+//! The rule set in force since 2026-12-07 (`indicators-2026.2`, identifications weighed
+//! 25/10/15) was calibrated on that set, so its agreement there flatters it: 60 more orders
+//! labelled the same way after it was written (`tests/data/labelled_orders_holdout.json`)
+//! measure it on orders it was not fitted to. The version before it is printed for comparison.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
@@ -39,11 +44,15 @@ fn rank(band: &str) -> i32 {
     BANDS.iter().position(|b| *b == band).unwrap() as i32
 }
 
-/// Agreement of one rule set with the labels: exactly, and within one band, in per cent.
-fn agreement(rules: &RuleSet) -> (f64, f64) {
-    let labelled: Vec<Labelled> =
-        serde_json::from_str(include_str!("data/labelled_orders.json")).unwrap();
-    assert!(labelled.len() >= 100);
+/// The orders the candidate was calibrated on.
+const CALIBRATION: &str = include_str!("data/labelled_orders.json");
+/// Orders labelled after the rule set in force was calibrated.
+const HELD_OUT: &str = include_str!("data/labelled_orders_holdout.json");
+
+/// Agreement of one rule set with the labels of `set`: exactly, and within one band, in per
+/// cent.
+fn agreement(rules: &RuleSet, set: &str) -> (f64, f64) {
+    let labelled: Vec<Labelled> = serde_json::from_str(set).unwrap();
     let engine = Engine::new(ReferenceData::builtin().unwrap()).unwrap();
     let rules = rules.clone();
     let now = events::now_micros();
@@ -102,7 +111,7 @@ fn agreement(rules: &RuleSet) -> (f64, f64) {
     let total = labelled.len();
     let percent = |n: usize| 100.0 * n as f64 / total as f64;
     println!(
-        "severity calibration of {} over {total} blind-labelled orders:",
+        "severity of {} against {total} blind-labelled orders:",
         rules.version
     );
     println!(
@@ -128,40 +137,53 @@ fn agreement(rules: &RuleSet) -> (f64, f64) {
     (percent(exact), percent(within_one))
 }
 
+/// The rule sets built in: the one in force and the one it replaced.
+fn versions() -> (RuleSet, RuleSet) {
+    let builtin = RuleSets::builtin().unwrap();
+    let in_force = builtin.at(events::now_micros()).clone();
+    let before = builtin.version("indicators-2026.1").unwrap().clone();
+    (in_force, before)
+}
+
 #[test]
 fn severity_agrees_with_a_blind_expert_labelling() {
-    let in_force = RuleSets::builtin().unwrap();
-    let (exact, within_one) = agreement(in_force.at(events::now_micros()));
+    assert!(
+        serde_json::from_str::<Vec<Labelled>>(CALIBRATION)
+            .unwrap()
+            .len()
+            >= 100
+    );
+    let (in_force, before) = versions();
+    agreement(&before, CALIBRATION);
+    let (exact, within_one) = agreement(&in_force, CALIBRATION);
     assert!(exact >= FLOOR_EXACT, "exact band: {exact:.0} %");
     assert!(
         within_one >= FLOOR_WITHIN_ONE,
         "within one band: {within_one:.0} %"
     );
-    // The candidate calibrated on this set, for authorities to adopt with --rules.
-    let candidate = RuleSet::from_json(include_str!(
-        "../../indicators/rules/candidates/2027-01-01.json"
-    ))
-    .unwrap();
-    let (exact, within_one) = agreement(&candidate);
+}
+
+#[test]
+fn severity_agrees_on_orders_the_rules_were_not_fitted_to() {
+    let (in_force, before) = versions();
+    agreement(&before, HELD_OUT);
+    let (exact, within_one) = agreement(&in_force, HELD_OUT);
+    assert!(exact >= HELD_OUT_FLOOR_EXACT, "exact band: {exact:.0} %");
     assert!(
-        exact >= CANDIDATE_FLOOR_EXACT,
-        "candidate, exact band: {exact:.0} %"
-    );
-    assert!(
-        within_one >= CANDIDATE_FLOOR_WITHIN_ONE,
-        "candidate, within one band: {within_one:.0} %"
+        within_one >= HELD_OUT_FLOOR_WITHIN_ONE,
+        "within one band: {within_one:.0} %"
     );
 }
 
-/// Least share of orders in exactly the expected band under the candidate, in per cent.
-const CANDIDATE_FLOOR_EXACT: f64 = 55.0;
-/// Least share at most one band from the expected one under the candidate, in per cent.
-const CANDIDATE_FLOOR_WITHIN_ONE: f64 = 90.0;
+// Floors a few orders below the agreement measured when each set was added. indicators-2026.2
+// on the calibration set: 59 % exact, 95 % within one band (indicators-2026.1: 34 % and 62 %);
+// on the held-out set: 58 % and 93 % (indicators-2026.1: 33 % and 60 %).
 
-// Floors a few orders below the agreement measured when the set was written (in force: 34 %
-// exact, 62 % within one band; candidate: 59 % and 95 %, 60 % before the commodity lots).
-
-/// Least share of orders in exactly the expected band under the rules in force, in per cent.
-const FLOOR_EXACT: f64 = 30.0;
-/// Least share at most one band from the expected one under the rules in force, in per cent.
-const FLOOR_WITHIN_ONE: f64 = 58.0;
+/// Least share of the calibration set in exactly the expected band, in per cent.
+const FLOOR_EXACT: f64 = 55.0;
+/// Least share of the calibration set at most one band from the expected one, in per cent.
+const FLOOR_WITHIN_ONE: f64 = 90.0;
+/// Least share of the held-out set in exactly the expected band, in per cent.
+const HELD_OUT_FLOOR_EXACT: f64 = 52.0;
+/// Least share of the held-out set at most one band from the expected one, in per cent.
+const HELD_OUT_FLOOR_WITHIN_ONE: f64 = 88.0;
