@@ -9,7 +9,7 @@ use kafka::{KafkaArgs, Tail, TailRecord};
 use tokio_util::sync::CancellationToken;
 
 /// How many dead letters the console keeps and reads back at start, per partition.
-pub const KEPT: usize = 200;
+const KEPT: usize = 200;
 
 /// One dead letter as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +81,7 @@ impl DeadLetters {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Keeps an entry, forgetting the oldest beyond [`KEPT`].
+    /// Keeps an entry, forgetting the oldest beyond the newest 200.
     pub fn push(&self, entry: DeadLetterEntry) {
         let mut entries = self.lock();
         entries.push_front(entry);
@@ -96,7 +96,7 @@ impl DeadLetters {
         entries
     }
 
-    /// Follows `topics` from their last [`KEPT`] messages until shutdown, on the calling
+    /// Follows `topics` from their last 200 messages until shutdown, on the calling
     /// (blocking) thread; retries while the topics cannot be read.
     pub fn follow(
         &self,
