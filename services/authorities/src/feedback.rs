@@ -1,7 +1,7 @@
 //! Dispositions that authorities publish on `alerts.feedback`.
 
 use events::Feedback;
-use kafka::{BatchHandler, Record, Rejection};
+use kafka::{BatchHandler, DeadLetterClass, Record, Rejection};
 use store::{FeedbackRecord, Store};
 
 use crate::metrics::Metrics;
@@ -27,7 +27,7 @@ impl BatchHandler for RecordFeedback {
             if delivered.is_none() {
                 // An authority speaks only of its own alerts.
                 rejected.push(record.reject(
-                    "invalid",
+                    DeadLetterClass::Invalid,
                     format!(
                         "alert {} was not delivered to the authority of {}",
                         feedback.alert_id, feedback.country
@@ -36,7 +36,8 @@ impl BatchHandler for RecordFeedback {
                 continue;
             }
             if let Some((field, reason)) = text_problem(&feedback.author, &feedback.note) {
-                rejected.push(record.reject("invalid", format!("{field}: {reason}")));
+                rejected
+                    .push(record.reject(DeadLetterClass::Invalid, format!("{field}: {reason}")));
                 continue;
             }
             let disposition = feedback.disposition.as_str();

@@ -72,7 +72,7 @@ impl<E> Record<E> {
     }
 
     /// A refusal of this record: it goes to the dead-letter topic with `reason`.
-    pub fn reject(&self, class: &'static str, reason: impl ToString) -> Rejection {
+    pub fn reject(&self, class: DeadLetterClass, reason: impl ToString) -> Rejection {
         Rejection {
             offset: self.offset(),
             class,
@@ -86,8 +86,41 @@ impl<E> Record<E> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub offset: i64,
-    pub class: &'static str,
+    pub class: DeadLetterClass,
     pub reason: String,
+}
+
+/// Why a message went to its dead-letter topic: the record's `error_class` and the label of the
+/// `dead_letters_total` metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeadLetterClass {
+    /// The message is not an event of its topic's schema.
+    Decode,
+    /// The event is well-formed, but what it says cannot be (an alert for no authority,
+    /// feedback on another authority's alert).
+    Invalid,
+    /// What the stage makes of the event cannot be encoded.
+    Encode,
+    /// The broker can never take what the stage makes of the event (too large, malformed).
+    Produce,
+}
+
+impl DeadLetterClass {
+    /// The class as records and metrics name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Decode => "decode",
+            Self::Invalid => "invalid",
+            Self::Encode => "encode",
+            Self::Produce => "produce",
+        }
+    }
+}
+
+impl std::fmt::Display for DeadLetterClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a consuming stage does with each partition's batch.
@@ -381,7 +414,7 @@ async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool 
     for message in batch {
         match events::decode::<H::Event>(message.payload().unwrap_or_default()) {
             Ok(event) => records.push(Record { event, message }),
-            Err(error) => poison.push((message, "decode", error.to_string())),
+            Err(error) => poison.push((message, DeadLetterClass::Decode, error.to_string())),
         }
     }
     let mut backoff = Backoff::default();
@@ -424,7 +457,7 @@ async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool 
 /// False when shutdown came first.
 async fn dead_letter_all<H>(
     spine: &Spine<H>,
-    mut poison: Vec<(Message, &'static str, String)>,
+    mut poison: Vec<(Message, DeadLetterClass, String)>,
 ) -> bool {
     let mut backoff = Backoff::default();
     while !poison.is_empty() {
@@ -433,13 +466,13 @@ async fn dead_letter_all<H>(
                 topic = message.topic(),
                 partition = message.partition(),
                 offset = message.offset(),
-                error_class = *class,
+                error_class = class.as_str(),
                 reason,
                 "dead-lettering invalid message"
             );
         }
         let sends = poison.iter().map(|(message, class, reason)| {
-            dead_letter(&spine.producer, message, spine.service, class, reason)
+            dead_letter(&spine.producer, message, spine.service, *class, reason)
         });
         let results = futures::future::join_all(sends).await;
         let mut failed = Vec::new();
@@ -448,7 +481,7 @@ async fn dead_letter_all<H>(
                 Ok(()) => spine
                     .metrics
                     .dead_lettered
-                    .with_label_values(&[message.topic(), class])
+                    .with_label_values(&[message.topic(), class.as_str()])
                     .inc(),
                 Err(error) => {
                     tracing::warn!(
@@ -486,7 +519,7 @@ async fn dead_letter(
     producer: &Producer,
     message: &Message,
     service: &'static str,
-    class: &str,
+    class: DeadLetterClass,
     reason: &str,
 ) -> anyhow::Result<()> {
     let original = message.payload().unwrap_or_default();
@@ -506,7 +539,7 @@ async fn dead_letter(
         offset: message.offset(),
         key: message.key().map(|key| events::Bytes(key.to_vec())),
         payload: events::Bytes(kept.to_vec()),
-        error_class: class.to_owned(),
+        error_class: class.as_str().to_owned(),
         error_message,
         service: service.to_owned(),
         failed_at: events::now_micros(),
@@ -530,7 +563,7 @@ async fn dead_letter(
         })
         .insert(Header {
             key: "__connect.errors.exception.class.name",
-            value: Some(class),
+            value: Some(class.as_str()),
         })
         .insert(Header {
             key: "__connect.errors.exception.message",

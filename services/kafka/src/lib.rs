@@ -13,7 +13,9 @@ mod tail;
 mod topics;
 
 pub use client::{KafkaArgs, PwContext};
-pub use consume::{consume, is_permanent, BatchHandler, Message, Record, Rejection};
+pub use consume::{
+    consume, is_permanent, BatchHandler, DeadLetterClass, Message, Record, Rejection,
+};
 pub use embedded::EmbeddedBroker;
 pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;

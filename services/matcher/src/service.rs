@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use events::{topics, Finding, OrderReport};
-use kafka::{BatchHandler, Producer, Record, Rejection};
+use kafka::{BatchHandler, DeadLetterClass, Producer, Record, Rejection};
 
 use indicators::RuleSets;
 use store::Store;
@@ -45,7 +45,7 @@ impl BatchHandler for ScreenReports {
             .iter()
             .filter(|record| {
                 if record.event.lines.is_empty() {
-                    rejected.push(record.reject("invalid", "report has no lines"));
+                    rejected.push(record.reject(DeadLetterClass::Invalid, "report has no lines"));
                     return false;
                 }
                 true
@@ -128,7 +128,9 @@ impl BatchHandler for ScreenReports {
                     }
                     results.push((record.offset(), key, result));
                 }
-                (Err(error), _) | (_, Err(error)) => rejected.push(record.reject("encode", error)),
+                (Err(error), _) | (_, Err(error)) => {
+                    rejected.push(record.reject(DeadLetterClass::Encode, error))
+                }
             }
         }
         let refused = self
@@ -192,7 +194,7 @@ impl ScreenReports {
                     refused.push(*offset);
                     rejected.push(Rejection {
                         offset: *offset,
-                        class: "produce",
+                        class: DeadLetterClass::Produce,
                         reason: error.to_string(),
                     });
                 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
 use indicators::RuleSets;
-use kafka::{BatchHandler, Producer, Record, Rejection, Topics};
+use kafka::{BatchHandler, DeadLetterClass, Producer, Record, Rejection, Topics};
 use store::{Authority, AuthorityAlert, DeliveryRecord, Store};
 
 use crate::directory::Directory;
@@ -147,7 +147,7 @@ impl RouteAlerts {
                 Err(error) if kafka::is_permanent(&error) => {
                     rejected.push(Rejection {
                         offset: copy.offset,
-                        class: "produce",
+                        class: DeadLetterClass::Produce,
                         reason: error.to_string(),
                     });
                 }
@@ -217,14 +217,14 @@ impl RouteAlerts {
         authorities: &'a [AuthorityConcerned],
         directory: &HashMap<String, Authority>,
     ) -> Result<Vec<Copy<'a>>, Rejection> {
-        let reject = |class: &'static str, reason: String| Rejection {
+        let reject = |class: DeadLetterClass, reason: String| Rejection {
             offset,
             class,
             reason,
         };
         for authority in authorities {
             CountryCode::parse(&authority.country)
-                .map_err(|error| reject("invalid", error.to_string()))?;
+                .map_err(|error| reject(DeadLetterClass::Invalid, error.to_string()))?;
         }
         let mut alert = alert.clone();
         alert.authorities = authorities.to_vec();
@@ -247,8 +247,8 @@ impl RouteAlerts {
                 continue;
             }
             let copy = for_roles(&scored, &authority.roles);
-            let payload =
-                events::encode(&copy).map_err(|error| reject("encode", error.to_string()))?;
+            let payload = events::encode(&copy)
+                .map_err(|error| reject(DeadLetterClass::Encode, error.to_string()))?;
             let country = authority.country.as_str();
             let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
             let delivery = DeliveryRecord {
