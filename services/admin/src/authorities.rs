@@ -1,6 +1,7 @@
 //! The directory of authorities: an entry per country with its preferences, and its keys.
 
 use events::Severity;
+use secrecy::SecretString;
 use store::{AuditEntry, Authority, Store, StoreError};
 
 /// An authority's entry as an operator gives it (subcommand flags or admin API body).
@@ -144,7 +145,7 @@ pub async fn issue_key(
     store: &Store,
     country: &str,
     actor: &str,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<SecretString>, StoreError> {
     if store.authority(country).await?.is_none() {
         return Ok(None);
     }

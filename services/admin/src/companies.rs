@@ -1,6 +1,7 @@
 //! Reporting companies and their API keys.
 
 use domain::CountryCode;
+use secrecy::SecretString;
 use store::{AuditEntry, Company, KeySummary, Store, StoreError};
 
 /// Why an administrative change was refused.
@@ -43,20 +44,11 @@ pub struct CompanyArgs {
 }
 
 /// A new API key: the token is shown this once, only its hash is kept.
+#[derive(Debug)]
 pub struct NewKey {
     pub company_id: String,
     pub key_id: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for NewKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewKey")
-            .field("company_id", &self.company_id)
-            .field("key_id", &self.key_id)
-            .field("token", &"<hidden>")
-            .finish()
-    }
+    pub token: SecretString,
 }
 
 /// Longest company name accepted.
@@ -203,6 +195,7 @@ fn not_found(company_id: &str) -> AdminError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret as _;
 
     fn args(id: &str, name: &str, country: &str) -> CompanyArgs {
         CompanyArgs {
@@ -284,6 +277,8 @@ mod tests {
                 ("admin-api", "company.key.revoke"),
             ]
         );
-        assert!(log.iter().all(|e| !e.detail.contains(&second.token)));
+        assert!(log
+            .iter()
+            .all(|e| !e.detail.contains(second.token.expose_secret())));
     }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{KafkaArgs, Stage};
-use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
+use runtime::{
+    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, Readiness, SecretString,
+    Shutdown,
+};
 use store::Store;
 
 use crate::feedback::RecordFeedback;
@@ -17,7 +20,7 @@ use crate::metrics::Metrics;
 const BATCH: usize = 100;
 
 /// Settings of `authorities serve`.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address of the authority API.
     #[arg(
@@ -27,8 +30,8 @@ pub struct ServeArgs {
     )]
     pub http_addr: SocketAddr,
     /// Operators' token for the admin API (`/admin/v1/...`); the admin API is off without it.
-    #[arg(long = "admin-token", env = "PW_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[arg(long = "admin-token", env = "PW_ADMIN_TOKEN", hide_env_values = true, value_parser = runtime::secret)]
+    pub admin_token: Option<SecretString>,
     #[command(flatten)]
     pub http: HttpArgs,
     /// Milliseconds between two looks for new alerts on an open stream.
@@ -51,21 +54,6 @@ pub struct ServeArgs {
     pub consumer_group: String,
 }
 
-impl std::fmt::Debug for ServeArgs {
-    /// The admin token is not shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeArgs")
-            .field("http_addr", &self.http_addr)
-            .field("http", &self.http)
-            .field(
-                "admin_token",
-                &self.admin_token.as_ref().map(|_| "<hidden>"),
-            )
-            .field("kafka", &self.kafka)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A built service: port bound, clients created.
 pub struct App {
     http: HttpServer,
@@ -74,7 +62,7 @@ pub struct App {
     stage: Stage,
     metrics: Metrics,
     readiness: Readiness,
-    admin_token: Option<String>,
+    admin_token: Option<SecretString>,
     poll: Duration,
 }
 
@@ -88,7 +76,7 @@ impl App {
             .context("cannot register the database pool metrics")?;
         if let Some(token) = &args.admin_token {
             anyhow::ensure!(
-                token.len() >= 16,
+                token.expose_secret().len() >= 16,
                 "--admin-token must be at least 16 characters"
             );
         }

@@ -2,6 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use runtime::ExposeSecret as _;
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::Store;
 
@@ -76,7 +77,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
                 .await?
                 .with_context(|| format!("no authority for {country}: register it first"))?;
             println!("authority: {country}");
-            println!("api key: {token}");
+            println!("api key: {}", token.expose_secret());
             Ok(())
         }
         Command::RevokeKey { key_id } => {

@@ -1,6 +1,7 @@
 //! The authority API (`/v1/...`, one key per authority) and the operators' admin API
 //! (`/admin/v1/...`, the operator token).
 
+use runtime::{ExposeSecret as _, SecretString};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
@@ -30,7 +31,7 @@ pub struct ApiState {
     pub store: Store,
     pub metrics: Metrics,
     /// The operators' token for the admin API; the admin API is off without one.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<SecretString>,
     /// How often an open stream looks for new alerts.
     pub poll: Duration,
     /// Remembers verified API keys (Argon2 runs once per key and process).
@@ -212,7 +213,7 @@ impl FromRequestParts<ApiState> for Operator {
             ));
         };
         let given = bearer(parts).unwrap_or_default();
-        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+        if bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
             Ok(Operator)
         } else {
             Err(ApiError::new(
@@ -603,7 +604,7 @@ async fn admin_issue_key(
         ));
     };
     Ok(shown_once(
-        serde_json::json!({"country": country, "api_key": token}),
+        serde_json::json!({"country": country, "api_key": token.expose_secret()}),
     ))
 }
 
@@ -690,7 +691,7 @@ impl From<NewKey> for IssuedKey {
         Self {
             company_id: key.company_id,
             key_id: key.key_id,
-            api_key: key.token,
+            api_key: key.token.expose_secret().to_owned(),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use admin::companies::{self, AdminError, NewKey};
 use clap::{Parser, Subcommand};
+use runtime::ExposeSecret as _;
 use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
 use store::Store;
 
@@ -68,7 +69,7 @@ fn flagged(error: AdminError) -> anyhow::Error {
 }
 
 fn print_key(key: &NewKey) {
-    println!("api key: {}", key.token);
+    println!("api key: {}", key.token.expose_secret());
     println!("(store the key now: only its hash is kept)");
 }
 

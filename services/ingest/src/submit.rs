@@ -8,18 +8,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::StreamExt as _;
-use runtime::Progress;
+use runtime::{ExposeSecret as _, Progress, SecretString};
 use serde::Serialize;
 
 /// Settings of `ingest submit`.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct SubmitArgs {
     /// Base URL of the company API.
     #[arg(long, env = "PW_INGEST_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// The company's API key (`pw_...`).
-    #[arg(long = "api-key", env = "PW_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    #[arg(long = "api-key", env = "PW_API_KEY", hide_env_values = true, value_parser = runtime::secret)]
+    pub api_key: SecretString,
     /// Reports sent at the same time.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -28,16 +28,6 @@ pub struct SubmitArgs {
     pub give_up_after: u64,
     /// JSON Lines file with one report per line (`-` for standard input).
     pub input: PathBuf,
-}
-
-impl std::fmt::Debug for SubmitArgs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SubmitArgs")
-            .field("url", &self.url)
-            .field("api_key", &"<hidden>")
-            .field("input", &self.input)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The outcome of one input line.
@@ -77,7 +67,8 @@ pub async fn submit(args: &SubmitArgs) -> anyhow::Result<usize> {
     let progress = Progress::new(Some(reports.len() as u64), "reports");
     let give_up = Duration::from_secs(args.give_up_after);
     let mut outcomes = futures::stream::iter(reports.into_iter().map(|(line, text)| {
-        let (client, endpoint, key, progress) = (&client, &endpoint, &args.api_key, &progress);
+        let (client, endpoint, key, progress) =
+            (&client, &endpoint, args.api_key.expose_secret(), &progress);
         async move {
             let outcome = send(client, endpoint, key, line, text, give_up).await;
             progress.inc(1);

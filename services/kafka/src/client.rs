@@ -1,6 +1,7 @@
 //! Client configuration and the client context shared by every Kafka client of the project.
 
 use anyhow::Context as _;
+use runtime::{ExposeSecret as _, SecretString};
 
 use prometheus::{IntGauge, IntGaugeVec};
 use rdkafka::client::ClientContext;
@@ -10,7 +11,7 @@ use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
 use crate::ConsumerMetrics;
 
 /// How to reach the Kafka cluster; flattened into every service's configuration.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct KafkaArgs {
     /// Bootstrap servers of the Kafka cluster, comma separated.
     #[arg(
@@ -22,7 +23,7 @@ pub struct KafkaArgs {
     /// Extra librdkafka settings as key=value, e.g. security.protocol=SASL_SSL; repeatable, or
     /// comma separated in the environment variable.
     #[arg(long = "kafka-option", env = "PW_KAFKA_OPTIONS", hide_env_values = true, value_delimiter = ',', value_parser = parse_option)]
-    pub options: Vec<(String, String)>,
+    pub options: Vec<(String, SecretString)>,
     /// Partitions of the topics a service creates when they do not exist.
     #[arg(
         long = "topic-partitions",
@@ -48,26 +49,12 @@ pub struct KafkaArgs {
     pub instance_id: Option<String>,
 }
 
-impl std::fmt::Debug for KafkaArgs {
-    /// Option values may be credentials (`sasl.password`): only their keys are shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let option_keys: Vec<&str> = self.options.iter().map(|(key, _)| key.as_str()).collect();
-        f.debug_struct("KafkaArgs")
-            .field("brokers", &self.brokers)
-            .field("option_keys", &option_keys)
-            .field("topic_partitions", &self.topic_partitions)
-            .field("topic_replication", &self.topic_replication)
-            .field("create_topics", &self.create_topics)
-            .field("instance_id", &self.instance_id)
-            .finish()
-    }
-}
-
-fn parse_option(text: &str) -> Result<(String, String), String> {
+/// A `key=value` option; the value may be a credential (`sasl.password`), so it is never shown.
+fn parse_option(text: &str) -> Result<(String, SecretString), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("expected key=value, got {text:?}"))?;
-    Ok((key.trim().to_owned(), value.trim().to_owned()))
+    Ok((key.trim().to_owned(), SecretString::from(value.trim())))
 }
 
 impl KafkaArgs {
@@ -117,7 +104,7 @@ impl KafkaArgs {
                 );
                 continue;
             }
-            config.set(key, value);
+            config.set(key, value.expose_secret());
         }
         for (key, value) in required {
             config.set(*key, *value);

@@ -15,24 +15,17 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::Argon2;
 use base64::Engine as _;
 use rand::RngCore as _;
+use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq as _;
 
 /// A newly created key: shown once, then only its hash is kept.
+#[derive(Debug)]
 pub struct NewKey {
     pub key_id: String,
     pub secret_hash: String,
     /// The full key the company sends as `Authorization: Bearer <key>`.
-    pub token: String,
-}
-
-impl std::fmt::Debug for NewKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewKey")
-            .field("key_id", &self.key_id)
-            .field("token", &"<hidden>")
-            .finish()
-    }
+    pub token: SecretString,
 }
 
 /// Creates a random key.
@@ -46,7 +39,7 @@ pub fn generate() -> NewKey {
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
     NewKey {
         secret_hash: hash(&secret),
-        token: format!("pw_{key_id}_{secret}"),
+        token: format!("pw_{key_id}_{secret}").into(),
         key_id,
     }
 }
@@ -237,6 +230,7 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret as _;
 
     #[test]
     fn the_scheme_is_case_insensitive_and_the_credentials_required() {
@@ -251,7 +245,7 @@ mod tests {
     #[test]
     fn a_generated_key_verifies_and_a_wrong_one_does_not() {
         let key = generate();
-        let (key_id, secret) = split(&key.token).expect("well formed");
+        let (key_id, secret) = split(key.token.expose_secret()).expect("well formed");
         assert_eq!(key_id, key.key_id);
         assert!(
             key.secret_hash.starts_with("$argon2id$"),
@@ -260,7 +254,7 @@ mod tests {
         );
         assert!(verify(secret, &key.secret_hash));
         assert!(!verify("wrong", &key.secret_hash));
-        assert!(!key.token.contains(&key.secret_hash));
+        assert!(!key.token.expose_secret().contains(&key.secret_hash));
         assert!(!format!("{key:?}").contains(secret));
     }
 
@@ -296,7 +290,7 @@ mod tests {
     async fn the_verifier_remembers_a_verified_key_and_forgets_it_when_the_hash_changes() {
         let verifier = Verifier::default();
         let key = generate();
-        let (key_id, secret) = split(&key.token).expect("well formed");
+        let (key_id, secret) = split(key.token.expose_secret()).expect("well formed");
         assert!(verifier.verify(key_id, secret, &key.secret_hash).await);
         // Remembered: the wrong secret is refused by fingerprint, the right one accepted.
         assert!(verifier.remembered(key_id, &key.secret_hash).is_some());
@@ -312,7 +306,7 @@ mod tests {
     async fn a_burst_of_first_requests_with_one_key_runs_argon2_once() {
         let verifier = Verifier::default();
         let key = generate();
-        let (key_id, secret) = split(&key.token).expect("well formed");
+        let (key_id, secret) = split(key.token.expose_secret()).expect("well formed");
         let burst = (0..16).map(|_| verifier.verify(key_id, secret, &key.secret_hash));
         let results = futures::future::join_all(burst).await;
         assert!(results.iter().all(|valid| *valid));
@@ -326,7 +320,7 @@ mod tests {
     async fn a_wrong_secret_tried_again_costs_no_second_argon2_run() {
         let verifier = Verifier::default();
         let key = generate();
-        let (key_id, secret) = split(&key.token).expect("well formed");
+        let (key_id, secret) = split(key.token.expose_secret()).expect("well formed");
         for _ in 0..5 {
             assert!(!verifier.verify(key_id, "guess", &key.secret_hash).await);
         }

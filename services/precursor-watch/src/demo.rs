@@ -1,5 +1,6 @@
 //! The embedded demo: every service in one process over a mock broker and SQLite.
 
+use runtime::ExposeSecret as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -152,7 +153,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let authorities = authorities::App::build(
         authorities::ServeArgs {
             http_addr: args.authority_addr,
-            admin_token: Some(operator_token.clone()),
+            admin_token: Some(operator_token.as_str().into()),
             http: runtime::HttpArgs::default(),
             stream_poll_ms: 500,
             admin: any_port.clone(),
@@ -174,7 +175,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let console = web_console::App::build(
         web_console::ServeArgs {
             http_addr: args.console_addr,
-            operator_token: Some(operator_token.clone()),
+            operator_token: Some(operator_token.as_str().into()),
             http: runtime::HttpArgs::default(),
             services: admins
                 .iter()
@@ -205,10 +206,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     println!();
     println!("  web console       http://{console_http}");
     println!("  operator token    {operator_token}");
-    println!("  authority {DEMO_AUTHORITY} key  {authority_key}");
+    println!(
+        "  authority {DEMO_AUTHORITY} key  {}",
+        authority_key.expose_secret()
+    );
     println!("  company API       http://{http}");
     println!("  demo company      {}", company.company_id);
-    println!("  its API key       {}", company.token);
+    println!("  its API key       {}", company.token.expose_secret());
     println!("  authority API     http://{authority_http}");
     println!("  kafka (mock)      {brokers}");
     println!("  database          {database_url}");
@@ -220,7 +224,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "Submit the sample report (acetic anhydride, Germany to the Netherlands through Belgium):"
     );
     println!();
-    println!("  curl -sS http://{http}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' --data @{}", company.token, sample.display());
+    println!("  curl -sS http://{http}/v1/reports -H 'Authorization: Bearer {}' -H 'Content-Type: application/json' --data @{}", company.token.expose_secret(), sample.display());
     println!();
     println!("Open the web console and sign in with the operator token (every alert, the pipeline's health) or the authority key (the Dutch authority's alerts only).");
     println!();

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use secrecy::{ExposeSecret, SecretString};
+
 /// Where the admin server listens.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AdminArgs {
@@ -36,13 +38,13 @@ pub enum LogFormat {
 }
 
 /// The system of record.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// Database url: postgres://user:password@host:5432/name, or sqlite://path?mode=rwc for a
     /// single-process setup.
     /// Required by every command that uses the database.
-    #[arg(long = "database-url", env = "PW_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
+    #[arg(long = "database-url", env = "PW_DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<SecretString>,
     /// Largest number of database connections in the pool.
     #[arg(
         long = "database-max-connections",
@@ -56,20 +58,16 @@ impl DatabaseArgs {
     /// The url; an error naming the setting when it was not given.
     pub fn url(&self) -> anyhow::Result<&str> {
         self.database_url
-            .as_deref()
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
             .filter(|url| !url.trim().is_empty())
             .ok_or_else(|| anyhow::anyhow!("--database-url (or PW_DATABASE_URL) is required"))
     }
 }
 
-impl std::fmt::Debug for DatabaseArgs {
-    /// The url may carry a password: it is not shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatabaseArgs")
-            .field("database_url", &"<hidden>")
-            .field("max_connections", &self.max_connections)
-            .finish()
-    }
+/// Reads a setting that must never be shown (a password, a token): its `Debug` is redacted.
+pub fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
 }
 
 /// How long shutdown may take.

@@ -11,8 +11,9 @@ mod telemetry;
 
 pub use admin::{AdminServer, Readiness};
 pub use backoff::Backoff;
-pub use config::{AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
+pub use config::{secret, AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
 pub use http::{HttpArgs, HttpServer};
 pub use progress::Progress;
+pub use secrecy::{ExposeSecret, SecretString};
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;

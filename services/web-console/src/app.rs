@@ -6,7 +6,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
+use runtime::{
+    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, Readiness, SecretString,
+    Shutdown,
+};
 use store::Store;
 
 use crate::dead_letters::DeadLetters;
@@ -29,7 +32,7 @@ pub fn dead_letter_topics() -> Vec<String> {
 }
 
 /// Settings of `web-console serve`.
-#[derive(Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Address of the console.
     #[arg(
@@ -43,9 +46,10 @@ pub struct ServeArgs {
     #[arg(
         long = "operator-token",
         env = "PW_ADMIN_TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = runtime::secret
     )]
-    pub operator_token: Option<String>,
+    pub operator_token: Option<SecretString>,
     #[command(flatten)]
     pub http: HttpArgs,
     /// The services to watch, as name=admin url (their /readyz and /metrics); repeatable, or
@@ -85,21 +89,6 @@ pub struct ServeArgs {
     pub kafka: KafkaArgs,
 }
 
-impl std::fmt::Debug for ServeArgs {
-    /// The operators' token is not shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServeArgs")
-            .field("http_addr", &self.http_addr)
-            .field(
-                "operator_token",
-                &self.operator_token.as_ref().map(|_| "<hidden>"),
-            )
-            .field("services", &self.services)
-            .field("kafka", &self.kafka)
-            .finish_non_exhaustive()
-    }
-}
-
 /// A built console: port bound, clients created.
 pub struct App {
     http: HttpServer,
@@ -116,7 +105,7 @@ impl App {
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         if let Some(token) = &args.operator_token {
             anyhow::ensure!(
-                token.len() >= 16,
+                token.expose_secret().len() >= 16,
                 "--operator-token must be at least 16 characters"
             );
         }

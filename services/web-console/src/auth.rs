@@ -5,6 +5,7 @@
 //! need sticky sessions. A session of an authority ends as soon as its key is revoked, because
 //! the key's row is read on every request.
 
+use runtime::{ExposeSecret as _, SecretString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,7 +60,7 @@ struct Session {
 #[derive(Clone)]
 pub struct Sessions {
     store: Store,
-    operator_token: Option<Arc<str>>,
+    operator_token: Option<SecretString>,
     verifier: keys::Verifier,
     lifetime: Duration,
     /// By the SHA-256 of the session token: the tokens themselves are not kept.
@@ -73,10 +74,10 @@ fn digest(token: &str) -> [u8; 32] {
 impl Sessions {
     /// Sessions that last `lifetime`; operators sign in with `operator_token` (no operator
     /// sign-in without one).
-    pub fn new(store: Store, operator_token: Option<String>, lifetime: Duration) -> Self {
+    pub fn new(store: Store, operator_token: Option<SecretString>, lifetime: Duration) -> Self {
         Self {
             store,
-            operator_token: operator_token.map(Arc::from),
+            operator_token,
             verifier: keys::Verifier::default(),
             lifetime,
             open: Arc::default(),
@@ -94,7 +95,11 @@ impl Sessions {
     pub async fn authenticate(&self, credential: &str) -> Result<Viewer, SignInError> {
         let credential = credential.trim();
         if let Some(token) = &self.operator_token {
-            if bool::from(credential.as_bytes().ct_eq(token.as_bytes())) {
+            if bool::from(
+                credential
+                    .as_bytes()
+                    .ct_eq(token.expose_secret().as_bytes()),
+            ) {
                 return Ok(Viewer::Operator);
             }
         }

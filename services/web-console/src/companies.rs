@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
+use runtime::ExposeSecret as _;
 use serde::Deserialize;
 use store::{Company, KeySummary};
 
@@ -185,7 +186,7 @@ fn key_shown_once(operator: &OperatorPage, title: &str, key: &NewKey) -> Respons
         html! {
             h1 { (title) }
             p { "The API key of " a href=(format!("/companies/{}", key.company_id)) { (key.company_id) } ", shown only this once (only its hash is kept). Give it to the company over a channel you trust; its systems send it as " code { "Authorization: Bearer …" } "." }
-            p { code #new-key { (key.token) } }
+            p { code #new-key { (key.token.expose_secret()) } }
             p { "Key id " code { (key.key_id) } }
         },
     );

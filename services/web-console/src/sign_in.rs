@@ -83,11 +83,16 @@ impl Attempts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use runtime::ExposeSecret as _;
+
+    fn new_key() -> String {
+        keys::generate().token.expose_secret().to_owned()
+    }
 
     #[test]
     fn a_key_and_an_address_are_limited_on_their_own() {
         let attempts = Attempts::default();
-        let key = keys::generate().token;
+        let key = new_key();
         let here = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..PER_KEY_PER_MINUTE {
             attempts.check(&key, here).unwrap();
@@ -95,14 +100,14 @@ mod tests {
         let wait = attempts.check(&key, here).unwrap_err();
         assert!(wait > Duration::ZERO, "{wait:?}");
         // Another key from the same address still may.
-        attempts.check(&keys::generate().token, here).unwrap();
+        attempts.check(&new_key(), here).unwrap();
         // Past the address's limit, any key is refused from it, not from elsewhere.
         for _ in 0..PER_ADDRESS_PER_MINUTE {
-            let _ = attempts.check(&keys::generate().token, here);
+            let _ = attempts.check(&new_key(), here);
         }
-        assert!(attempts.check(&keys::generate().token, here).is_err());
+        assert!(attempts.check(&new_key(), here).is_err());
         assert!(attempts
-            .check(&keys::generate().token, Some(IpAddr::from([10, 0, 0, 2])))
+            .check(&new_key(), Some(IpAddr::from([10, 0, 0, 2])))
             .is_ok());
     }
 
