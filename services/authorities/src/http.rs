@@ -10,17 +10,18 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use events::Disposition;
 use serde::{Deserialize, Serialize};
-use store::{Announcements, AuthorityAlert, Change, FeedbackRecord, Store, StoreError};
+use store::{Announcements, AuthorityAlert, Change, FeedbackRecord, Store};
 use subtle::ConstantTimeEq as _;
 
 use crate::metrics::Metrics;
 use admin::authorities::{self as directory, AuthorityArgs};
-use admin::companies::{self, AdminError, CompanyArgs, NewKey};
+use admin::companies::{self, CompanyArgs, NewKey};
+pub use api::ApiError;
 
 /// Most alerts one page returns.
 const MAX_PAGE: i64 = 500;
@@ -74,81 +75,9 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// An error answer: `{"error": ..., "message": ...}`.
-#[derive(Debug, Serialize)]
-pub struct ApiError {
-    #[serde(skip)]
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            message: message.into(),
-        }
-    }
-
-    /// A JSON body that cannot be read: 415 when it is not declared JSON, else 400.
-    fn body(rejection: axum::extract::rejection::JsonRejection) -> Self {
-        let status = rejection.status();
-        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-            return Self::new(
-                status,
-                "unsupported_media_type",
-                "the body must be JSON sent as Content-Type: application/json",
-            );
-        }
-        Self::invalid("body", rejection.body_text())
-    }
-
-    fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "invalid",
-            format!("{field}: {reason}"),
-        )
-    }
-
-    fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such alert among this authority's alerts",
-        )
-    }
-}
-
-impl From<AdminError> for ApiError {
-    fn from(error: AdminError) -> Self {
-        match error {
-            AdminError::Invalid { field, reason } => Self::invalid(field, reason),
-            AdminError::Conflict(what) => Self::new(StatusCode::CONFLICT, "conflict", what),
-            AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", what),
-            AdminError::Store(error) => error.into(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        tracing::error!(error = %error, "database unavailable");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database is unavailable; retry later",
-        )
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
-    }
-}
+/// What an authority is told of an alert that is not among its own (or does not exist): the
+/// same either way.
+const NO_SUCH_ALERT: &str = "no such alert among this authority's alerts";
 
 fn bearer(parts: &Parts) -> Option<&str> {
     parts
@@ -170,11 +99,7 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let unauthorized = || {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send the authority's API key as Authorization: Bearer pw_...",
-            )
+            ApiError::unauthorized("send the authority's API key as Authorization: Bearer pw_...")
         };
         let token = bearer(parts).ok_or_else(unauthorized)?;
         let (key_id, secret) = keys::split(token).ok_or_else(unauthorized)?;
@@ -216,9 +141,7 @@ impl FromRequestParts<ApiState> for Operator {
         if bool::from(given.as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
             Ok(Operator)
         } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
+            Err(ApiError::unauthorized(
                 "send the operator token as Authorization: Bearer <token>",
             ))
         }
@@ -304,7 +227,7 @@ async fn one_alert(
         .store
         .authority_alert(&caller.country, &alert_id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(|| ApiError::not_found(NO_SUCH_ALERT))?;
     Ok(Json(numbered(&alert)))
 }
 
@@ -488,7 +411,7 @@ async fn add_feedback(
         .await?
         .is_none()
     {
-        return Err(ApiError::not_found());
+        return Err(ApiError::not_found(NO_SUCH_ALERT));
     }
     let record = FeedbackRecord {
         alert_id,
@@ -520,7 +443,7 @@ async fn list_feedback(
         .await?
         .is_none()
     {
-        return Err(ApiError::not_found());
+        return Err(ApiError::not_found(NO_SUCH_ALERT));
     }
     let records = state
         .store
@@ -597,11 +520,9 @@ async fn admin_issue_key(
 ) -> Result<impl IntoResponse, ApiError> {
     let country = country.to_ascii_uppercase();
     let Some(token) = directory::issue_key(&state.store, &country, ADMIN_API).await? else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no authority for {country}: PUT /admin/v1/authorities/{country} first"),
-        ));
+        return Err(ApiError::not_found(format!(
+            "no authority for {country}: PUT /admin/v1/authorities/{country} first"
+        )));
     };
     Ok(shown_once(
         serde_json::json!({"country": country, "api_key": token.expose_secret()}),
@@ -630,11 +551,7 @@ async fn admin_revoke_key(
     if directory::revoke_key(&state.store, &key_id, ADMIN_API).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no active key {key_id}"),
-        ))
+        Err(ApiError::not_found(format!("no active key {key_id}")))
     }
 }
 

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use store::{Inserted, NewReport, ReportStatus, Status, Store, StoreError};
+use store::{Inserted, NewReport, ReportStatus, Status, Store};
 use tokio::sync::Notify;
 
 use crate::key_cache::KeyCache;
@@ -20,6 +20,7 @@ use crate::metrics::Metrics;
 use crate::pressure::{Limits, Refusal};
 use crate::report::{Envelope, Problem, ReportRequest};
 use crate::writer::{GroupWriter, WriteError};
+use api::ApiError;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -52,77 +53,16 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// An error answer: `{"error": ..., "message": ..., "problems": [...]}`.
-#[derive(Debug, Serialize)]
-struct ApiError {
-    #[serde(skip)]
-    status: StatusCode,
-    error: &'static str,
-    message: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    problems: Vec<Problem>,
-    /// Seconds for `Retry-After`.
-    #[serde(skip)]
-    retry_after: Option<u64>,
+fn unauthorized() -> ApiError {
+    ApiError::unauthorized("send a valid API key as Authorization: Bearer pw_...")
 }
 
-impl ApiError {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            message: message.into(),
-            problems: Vec::new(),
-            retry_after: None,
-        }
-    }
-
-    fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "send a valid API key as Authorization: Bearer pw_...",
-        )
-    }
-
-    /// A report that could not be written: the database's answer, or a writer stopped by
-    /// shutdown (worth a retry).
-    fn write(error: WriteError) -> Self {
-        match error {
-            WriteError::Store(error) => Self::store(&error),
-            WriteError::Stopped => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the service is shutting down, retry later",
-            ),
-        }
-    }
-
-    /// A database that cannot be reached is worth a retry; a statement it refused is not.
-    fn store_error(error: StoreError) -> Self {
-        Self::store(&error)
-    }
-
-    /// A database that cannot be reached is worth a retry; a statement it refused is not.
-    fn store(error: &StoreError) -> Self {
-        match error {
-            refused if refused.is_refusal() => {
-                tracing::error!(error = %refused, "database refused a statement");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the report could not be stored",
-                )
-            }
-            other => {
-                tracing::error!(error = %other, "database unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the report store is unavailable, retry later",
-                )
-            }
-        }
+/// A report that could not be written: the database's answer, or a writer stopped by shutdown
+/// (worth a retry).
+fn write_error(error: WriteError) -> ApiError {
+    match error {
+        WriteError::Store(error) => ApiError::from(&*error),
+        WriteError::Stopped => ApiError::unavailable("the service is shutting down, retry later"),
     }
 }
 
@@ -160,32 +100,7 @@ impl From<Refusal> for ApiError {
                 5,
             ),
         };
-        Self {
-            retry_after: Some(retry_after.max(1)),
-            ..Self::new(status, error, message)
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status;
-        let retry_after = self
-            .retry_after
-            .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
-        let mut response = (status, Json(self)).into_response();
-        if let Some(seconds) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-        }
-        response
+        Self::new(status, error, message).retry_after(retry_after)
     }
 }
 
@@ -205,7 +120,7 @@ impl FromRequestParts<ApiState> for Company {
             Ok(company)
         });
         if let Err(error) = &company {
-            let result = match error.status {
+            let result = match error.status() {
                 StatusCode::UNAUTHORIZED => "unauthorized",
                 StatusCode::TOO_MANY_REQUESTS => "rate_limited",
                 _ => "unavailable",
@@ -222,21 +137,21 @@ async fn authenticate(parts: &Parts, state: &ApiState) -> Result<Company, ApiErr
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(keys::bearer)
-        .ok_or_else(ApiError::unauthorized)?;
-    let (key_id, secret) = keys::split(token).ok_or_else(ApiError::unauthorized)?;
+        .ok_or_else(unauthorized)?;
+    let (key_id, secret) = keys::split(token).ok_or_else(unauthorized)?;
     let record = state
         .keys
         .get(&state.store, key_id)
         .await
-        .map_err(ApiError::store_error)?
-        .ok_or_else(ApiError::unauthorized)?;
+        .map_err(ApiError::from)?
+        .ok_or_else(unauthorized)?;
     if record.revoked
         || !state
             .verifier
             .verify(key_id, secret, &record.secret_hash)
             .await
     {
-        return Err(ApiError::unauthorized());
+        return Err(unauthorized());
     }
     Ok(Company(record.company_id))
 }
@@ -297,14 +212,14 @@ async fn submit(
             (if duplicate { "duplicate" } else { "accepted" }, response)
         }
         Err(error) => {
-            for problem in &error.problems {
+            for problem in error.problems() {
                 state
                     .metrics
                     .problems
                     .with_label_values(&[problem.code])
                     .inc();
             }
-            let result = match (error.status, error.error) {
+            let result = match (error.status(), error.error()) {
                 (_, "busy") => "busy",
                 (_, "too_many_in_flight") => "too_many_in_flight",
                 (StatusCode::REQUEST_TIMEOUT, _) => "timeout",
@@ -405,17 +320,16 @@ async fn accept(
         let deserializer = &mut serde_json::Deserializer::from_slice(body);
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let field = error.path().to_string();
-            let mut problem = ApiError::new(
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "malformed_json",
                 "the body is not a valid report document",
-            );
-            problem.problems.push(Problem {
+            )
+            .with_problems(vec![Problem {
                 field: if field == "." { String::new() } else { field },
                 code: "malformed_json",
                 reason: error.inner().to_string(),
-            });
-            problem
+            }])
         })?
     };
     let report_id = uuid::Uuid::now_v7().to_string();
@@ -425,15 +339,16 @@ async fn accept(
         company_id: company_id.clone(),
         submitted_at,
     };
-    let report = request.parse(envelope).map_err(|problems| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        error: "validation_failed",
-        message: format!(
-            "the report has {} problem(s); nothing was stored",
-            problems.len()
-        ),
-        problems,
-        retry_after: None,
+    let report = request.parse(envelope).map_err(|problems| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            format!(
+                "the report has {} problem(s); nothing was stored",
+                problems.len()
+            ),
+        )
+        .with_problems(problems)
     })?;
     let event = events::encode(&report).map_err(|error| {
         tracing::error!(%error, "cannot encode a validated report");
@@ -471,7 +386,7 @@ async fn accept(
         event,
         received_at: submitted_at,
     };
-    match state.writer.insert(new_report).await.map_err(ApiError::write)? {
+    match state.writer.insert(new_report).await.map_err(write_error)? {
         Inserted::New(receipt) => {
             state.outbox_wake.notify_one();
             tracing::info!(report_id = receipt.report_id, company_id, "report accepted");
@@ -486,7 +401,7 @@ async fn accept(
             ),
         )),
         Inserted::Existing(receipt) => {
-            let found = state.store.report_status(&company_id, &receipt.report_id).await.map_err(ApiError::store_error)?;
+            let found = state.store.report_status(&company_id, &receipt.report_id).await.map_err(ApiError::from)?;
             Ok((true, found.unwrap_or(ReportStatus { receipt, status: Status::Received, screened_at: None })))
         }
     }
@@ -501,14 +416,10 @@ async fn status(
         .store
         .report_status(&company_id, &id)
         .await
-        .map_err(ApiError::store_error)?;
+        .map_err(ApiError::from)?;
     // Another company's report is indistinguishable from a report that does not exist.
     let Some(found) = found else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no report {id} of yours"),
-        ));
+        return Err(ApiError::not_found(format!("no report {id} of yours")));
     };
     Ok(Json(ReceiptBody::new(found, false)).into_response())
 }

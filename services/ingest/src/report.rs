@@ -80,15 +80,7 @@ pub struct LineRequest {
 }
 
 /// One thing wrong with a submitted report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Path of the field, e.g. `lines[0].cas`.
-    pub field: String,
-    /// Stable, machine-readable kind of problem.
-    pub code: &'static str,
-    /// What is wrong, in words.
-    pub reason: String,
-}
+pub use api::Problem;
 
 /// Where the report came from and when it was accepted.
 #[derive(Debug, Clone)]
