@@ -147,12 +147,12 @@ impl Service {
 
 impl Pipeline {
     /// Kills a service with SIGKILL, as a crash would, and starts it again with the same
-    /// arguments; waits until it is ready.
+    /// arguments; waits until it is ready. When it was killed, and when it was ready again.
     pub async fn crash_and_restart(
         &mut self,
         name: &'static str,
         args: &[&str],
-    ) -> anyhow::Result<std::time::Instant> {
+    ) -> anyhow::Result<(std::time::Instant, std::time::Instant)> {
         let index = self
             .services
             .iter()
@@ -163,7 +163,7 @@ impl Pipeline {
         let killed = std::time::Instant::now();
         self.spawn(name, args).await?;
         self.wait_ready(Duration::from_secs(60)).await?;
-        Ok(killed)
+        Ok((killed, std::time::Instant::now()))
     }
 
     /// The members of consumer group `group` that hold partitions, as the broker sees them,

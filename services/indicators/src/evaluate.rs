@@ -294,9 +294,10 @@ fn unusual_quantity(case: &Case<'_>, rules: &RuleSet, fire: &mut impl FnMut(&'st
                 );
             }
         }
-        // A buyer with a usual quantity of its own is measured against it, above; one without
-        // (a new buyer, or too few orders to say) against the substance's normal trade lot.
-        if has_usual {
+        // A buyer with a usual quantity of its own is measured against it, above; where the
+        // rule set says so, only one without (a new buyer, or too few orders to say) is also
+        // measured against the substance's normal trade lot.
+        if has_usual && rules.normal_lots_for_new_buyers_only {
             continue;
         }
         let lot = rules
@@ -307,13 +308,20 @@ fn unusual_quantity(case: &Case<'_>, rules: &RuleSet, fire: &mut impl FnMut(&'st
             fire(
                 "unusual_quantity_substance",
                 format!(
-                    "line {}: {} of {} is more than its normal lot of {} ({:.1} times), to a buyer with no usual quantity of its own ({} earlier orders)",
+                    "line {}: {} of {} is more than its normal lot of {} ({:.1} times){}",
                     purchase.line_number,
                     amount(purchase.amount, &purchase.unit),
                     purchase.substance_name,
                     amount(lot.quantity, &lot.unit),
                     purchase.amount / lot.quantity,
-                    earlier.len()
+                    if has_usual {
+                        String::new()
+                    } else {
+                        format!(
+                            ", to a buyer with no usual quantity of its own ({} earlier orders)",
+                            earlier.len()
+                        )
+                    }
                 ),
             );
         }

@@ -124,10 +124,16 @@ pub struct RuleSet {
     pub unusual_quantity_min_orders: usize,
     /// How many times the customer's median quantity is unusual.
     pub unusual_quantity_factor: f64,
-    /// Largest normal lot per substance id, for a buyer with no usual quantity of its own: one
-    /// amount, or a list with one per unit (a liquid sold by mass and by volume).
+    /// Largest normal lot per substance id: one amount, or a list with one per unit (a liquid
+    /// sold by mass and by volume).
     #[serde(default)]
     pub normal_lots: BTreeMap<String, NormalLot>,
+    /// Whether only a buyer with no usual quantity of its own (fewer earlier orders of the
+    /// substance than `unusual_quantity_min_orders`) is compared with the normal lot; a buyer
+    /// with one is compared with it alone. False (every buyer compared with the lot) in the rule
+    /// sets before this field.
+    #[serde(default)]
+    pub normal_lots_for_new_buyers_only: bool,
     pub frequency_window_days: u32,
     /// Orders of one substance within the window that are frequent.
     pub frequency_min_orders: usize,

@@ -219,8 +219,9 @@ pub async fn consume<H: BatchHandler>(
         rebuilt.retain(|at| now.duration_since(*at) < REBUILD_WINDOW);
         if rebuilt.len() >= MAX_REBUILDS {
             anyhow::bail!(
-                "the kafka consumer was given up {} times within {} s, last: {reason}; is another \
-                 instance running with the same --kafka-instance-id (PW_KAFKA_INSTANCE_ID)?",
+                "the kafka consumer was given up {} times within {} s, last: {reason}; with \
+                 --kafka-instance-id (PW_KAFKA_INSTANCE_ID) set, is another instance running \
+                 with the same one?",
                 rebuilt.len() + 1,
                 REBUILD_WINDOW.as_secs()
             );

@@ -150,7 +150,7 @@ impl IntoResponse for PageError {
             PageError::BadRequest(viewer, message) => (
                 StatusCode::BAD_REQUEST,
                 Some(viewer),
-                "Cannot search that",
+                "Cannot do that",
                 message.clone(),
             ),
             PageError::Unavailable => (

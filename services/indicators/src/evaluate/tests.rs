@@ -201,8 +201,25 @@ fn unusual_quantity_against_normal_lots() {
         .contains(&"unusual_quantity_substance".to_owned()));
 }
 
+/// The rule set in force from 2026-12-07, with the bulk precursors' lots.
+fn rules_2026_2() -> RuleSet {
+    RuleSets::builtin()
+        .expect("builtin rules")
+        .version("indicators-2026.2")
+        .expect("indicators-2026.2 is built in")
+        .clone()
+}
+
 #[test]
 fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
+    let order = |quantity: f64, unit: &str| {
+        let mut run = Run::new(
+            report(&[("Acetic anhydride 99%", quantity, unit)]),
+            vec![finding(1, "acetic_anhydride", "Category 2A")],
+        );
+        run.rules = rules_2026_2();
+        run
+    };
     // 50 t and 1,000 t of acetic anhydride to a buyer with no usual quantity of its own: more
     // than a road tanker (25 t, 23,000 l), by mass and by volume.
     for (quantity, unit, times) in [
@@ -210,11 +227,7 @@ fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
         (1_000_000.0, "kg", "40.0 times"),
         (50_000.0, "l", "2.2 times"),
     ] {
-        let run = Run::new(
-            report(&[("Acetic anhydride 99%", quantity, unit)]),
-            vec![finding(1, "acetic_anhydride", "Category 2A")],
-        );
-        let evidence = run.evidence("unusual_quantity_substance");
+        let evidence = order(quantity, unit).evidence("unusual_quantity_substance");
         assert!(evidence.contains(times), "{evidence}");
         assert!(
             evidence.contains("to a buyer with no usual quantity of its own (0 earlier orders)"),
@@ -222,18 +235,11 @@ fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
         );
     }
     // A tanker load is a normal lot.
-    let tanker = Run::new(
-        report(&[("Acetic anhydride 99%", 20_000.0, "kg")]),
-        vec![finding(1, "acetic_anhydride", "Category 2A")],
-    );
-    assert!(!tanker
+    assert!(!order(20_000.0, "kg")
         .ids()
         .contains(&"unusual_quantity_substance".to_owned()));
     // A buyer whose own orders are this large is measured against them instead.
-    let mut regular = Run::new(
-        report(&[("Acetic anhydride 99%", 50_000.0, "kg")]),
-        vec![finding(1, "acetic_anhydride", "Category 2A")],
-    );
+    let mut regular = order(50_000.0, "kg");
     regular.history = [120, 80, 40]
         .iter()
         .enumerate()
@@ -254,6 +260,42 @@ fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
             && !ids.contains(&"unusual_quantity_customer".to_owned()),
         "{ids:?}"
     );
+    // The rule set before it had no lot for acetic anhydride, and still has none.
+    let mut before = order(50_000.0, "kg");
+    before.rules = rules();
+    assert!(!before
+        .ids()
+        .contains(&"unusual_quantity_substance".to_owned()));
+}
+
+#[test]
+fn the_rule_set_before_compares_every_buyer_with_the_lot() {
+    // An established buyer of 250 kg of ephedrine, more than its normal lot (100 kg).
+    let mut run = Run::new(
+        report(&[("Ephedrine HCl", 250.0, "kg")]),
+        vec![finding(1, "ephedrine", "Category 1")],
+    );
+    run.history = [120, 80, 40]
+        .iter()
+        .enumerate()
+        .map(|(n, days)| {
+            past(
+                &format!("r{n}"),
+                "supplier-a",
+                "ephedrine",
+                250.0,
+                "kg",
+                *days,
+            )
+        })
+        .collect();
+    let evidence = run.evidence("unusual_quantity_substance");
+    assert!(
+        evidence.ends_with("is more than its normal lot of 100 kg (2.5 times)"),
+        "{evidence}"
+    );
+    run.rules = rules_2026_2();
+    assert!(!run.ids().contains(&"unusual_quantity_substance".to_owned()));
 }
 
 #[test]
