@@ -727,4 +727,23 @@ impl AlertReader {
         }
         Ok(seen)
     }
+
+    /// The alert of report `report_id` on `topic`, read for at most `within`.
+    pub async fn alert_of(
+        &self,
+        topic: &str,
+        report_id: &str,
+        within: Duration,
+    ) -> anyhow::Result<Alert> {
+        let on_topic = |seen: &HashMap<String, Vec<Alert>>| {
+            seen.get(topic)
+                .and_then(|alerts| alerts.iter().find(|alert| alert.report_id == report_id))
+                .cloned()
+        };
+        let seen = self
+            .read_until(within, |seen| on_topic(seen).is_some())
+            .await?;
+        on_topic(&seen)
+            .with_context(|| format!("no alert of {report_id} on {topic} within {within:?}"))
+    }
 }

@@ -182,16 +182,9 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
     .await;
     let status = wait_for_status(&client, &pipeline, &second_key, &fourth, "referred").await;
     assert_eq!(status, "referred", "the look-alike name is the same buyer");
-    let alerts = reader
-        .read_until(Duration::from_secs(60), |seen| {
-            seen.get("alerts.NL")
-                .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == fourth))
-        })
+    let alert = reader
+        .alert_of("alerts.NL", &fourth, Duration::from_secs(60))
         .await
-        .unwrap();
-    let alert = alerts["alerts.NL"]
-        .iter()
-        .find(|alert| alert.report_id == fourth)
         .unwrap();
     let evidence = |id: &str| {
         alert
@@ -240,16 +233,9 @@ async fn a_new_buyers_bulk_order_is_more_than_the_substances_normal_lot() {
     let status = wait_for_status(&client, &pipeline, &pipeline.api_key, &id, "referred").await;
     assert_eq!(status, "referred");
     let reader = AlertReader::new(&pipeline.brokers, &["alerts.NL"]).unwrap();
-    let alerts = reader
-        .read_until(Duration::from_secs(60), |seen| {
-            seen.get("alerts.NL")
-                .is_some_and(|alerts| alerts.iter().any(|a| a.report_id == id))
-        })
+    let alert = reader
+        .alert_of("alerts.NL", &id, Duration::from_secs(60))
         .await
-        .unwrap();
-    let alert = alerts["alerts.NL"]
-        .iter()
-        .find(|alert| alert.report_id == id)
         .unwrap();
     let evidence = alert
         .indicators

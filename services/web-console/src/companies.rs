@@ -18,7 +18,7 @@ use serde::Deserialize;
 use store::{Company, KeySummary};
 
 use crate::auth::{self, session_cookie, Viewer};
-use crate::http::{cross_site, page, posted_from_here, ConsoleState, PageError};
+use crate::http::{cross_site, page, posted_from_here, ConsoleState, PageError, Signed};
 use crate::pages::{layout, time};
 
 /// The actor the audit log records for changes made here.
@@ -37,12 +37,8 @@ impl FromRequestParts<ConsoleState> for OperatorPage {
         parts: &mut Parts,
         state: &ConsoleState,
     ) -> Result<Self, PageError> {
+        let Signed(viewer) = Signed::from_request_parts(parts, state).await?;
         let session = session_cookie(&parts.headers).ok_or(PageError::SignIn)?;
-        let viewer = state
-            .sessions
-            .viewer(&session)
-            .await?
-            .ok_or(PageError::SignIn)?;
         if !viewer.is_operator() {
             return Err(PageError::Forbidden(viewer));
         }

@@ -201,6 +201,25 @@ fn unusual_quantity_against_normal_lots() {
         .contains(&"unusual_quantity_substance".to_owned()));
 }
 
+/// An established buyer's history: three orders of `amount` kg of `substance` in the last four
+/// months, from one supplier.
+fn three_orders_of(substance: &str, amount: f64) -> Vec<Purchase> {
+    [120, 80, 40]
+        .iter()
+        .enumerate()
+        .map(|(n, days)| {
+            past(
+                &format!("r{n}"),
+                "supplier-a",
+                substance,
+                amount,
+                "kg",
+                *days,
+            )
+        })
+        .collect()
+}
+
 /// The rule set in force from 2026-12-07, with the bulk precursors' lots.
 fn rules_2026_2() -> RuleSet {
     RuleSets::builtin()
@@ -240,20 +259,7 @@ fn a_new_buyers_bulk_order_is_measured_against_the_substances_trade_lots() {
         .contains(&"unusual_quantity_substance".to_owned()));
     // A buyer whose own orders are this large is measured against them instead.
     let mut regular = order(50_000.0, "kg");
-    regular.history = [120, 80, 40]
-        .iter()
-        .enumerate()
-        .map(|(n, days)| {
-            past(
-                &format!("r{n}"),
-                "supplier-a",
-                "acetic_anhydride",
-                45_000.0,
-                "kg",
-                *days,
-            )
-        })
-        .collect();
+    regular.history = three_orders_of("acetic_anhydride", 45_000.0);
     let ids = regular.ids();
     assert!(
         !ids.contains(&"unusual_quantity_substance".to_owned())
@@ -275,20 +281,7 @@ fn the_rule_set_before_compares_every_buyer_with_the_lot() {
         report(&[("Ephedrine HCl", 250.0, "kg")]),
         vec![finding(1, "ephedrine", "Category 1")],
     );
-    run.history = [120, 80, 40]
-        .iter()
-        .enumerate()
-        .map(|(n, days)| {
-            past(
-                &format!("r{n}"),
-                "supplier-a",
-                "ephedrine",
-                250.0,
-                "kg",
-                *days,
-            )
-        })
-        .collect();
+    run.history = three_orders_of("ephedrine", 250.0);
     let evidence = run.evidence("unusual_quantity_substance");
     assert!(
         evidence.ends_with("is more than its normal lot of 100 kg (2.5 times)"),
