@@ -65,6 +65,28 @@ fn log_dir(run: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// How often [`poll_until`] looks again.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+
+/// Looks with `check` every 200 ms until it finds what it waits for (`Ok`) or `within` has
+/// passed; then an error naming `what` and the last thing `check` saw (its `Err`).
+pub async fn poll_until<T, F, Fut>(what: &str, within: Duration, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(found) => return Ok(found),
+            Err(seen) if Instant::now() > deadline => {
+                bail!("{what}: not within {within:?}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(POLL_EVERY).await,
+        }
+    }
+}
+
 /// The sample report shipped with ingest, under another company reference.
 pub fn sample_report(reference: &str) -> serde_json::Value {
     let text = include_str!("../../services/ingest/examples/sample-report.json");

@@ -31,20 +31,20 @@ async fn answers_within(
     expected: u16,
 ) -> Duration {
     let started = Instant::now();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let status = submit_with(pipeline, client, key, &format!("poll-{attempt}")).await;
-        if status == expected {
-            return started.elapsed();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "still {status}, not {expected}, after {:?}",
-            started.elapsed()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let attempt = std::sync::atomic::AtomicUsize::new(0);
+    system_tests::poll_until(
+        &format!("a submission answered {expected}"),
+        Duration::from_secs(2),
+        || async {
+            let n = attempt.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match submit_with(pipeline, client, key, &format!("poll-{n}")).await {
+                status if status == expected => Ok(started.elapsed()),
+                status => Err(status.to_string()),
+            }
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// The anti-forgery token in a console page's forms.

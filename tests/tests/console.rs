@@ -212,8 +212,7 @@ async fn alert_of(
     key: &str,
     report_id: &str,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let alert_id = || async {
         let page: serde_json::Value = client
             .get(format!("{}/v1/alerts?limit=500", pipeline.authority_url))
             .bearer_auth(key)
@@ -223,18 +222,23 @@ async fn alert_of(
             .json()
             .await
             .unwrap();
-        let found = page["alerts"].as_array().and_then(|alerts| {
-            alerts
-                .iter()
-                .find(|entry| entry["alert"]["report_id"] == report_id)
-                .map(|entry| entry["alert"]["alert_id"].as_str().unwrap().to_owned())
-        });
-        if let Some(alert_id) = found {
-            return alert_id;
-        }
-        assert!(Instant::now() < deadline, "no alert for {report_id}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        page["alerts"]
+            .as_array()
+            .and_then(|alerts| {
+                alerts
+                    .iter()
+                    .find(|entry| entry["alert"]["report_id"] == report_id)
+                    .map(|entry| entry["alert"]["alert_id"].as_str().unwrap().to_owned())
+            })
+            .ok_or_else(|| format!("{} alerts", page["alerts"].as_array().map_or(0, Vec::len)))
+    };
+    system_tests::poll_until(
+        &format!("an alert for {report_id}"),
+        Duration::from_secs(60),
+        alert_id,
+    )
+    .await
+    .unwrap()
 }
 
 async fn operator(

@@ -87,17 +87,22 @@ async fn the_embedded_pipeline_delivers_the_sample_alert() {
     ] {
         let (browser, cookie) = console_session(&console, &credential).await.unwrap();
         // The router records the delivery right after sending it: allow a moment.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let page = console_page(&browser, &console, &cookie, "/")
-                .await
-                .unwrap();
-            if page.contains(&alert.alert_id) {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "{page}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        system_tests::poll_until(
+            "the alert in the console",
+            Duration::from_secs(30),
+            || async {
+                let page = console_page(&browser, &console, &cookie, "/")
+                    .await
+                    .unwrap();
+                if page.contains(&alert.alert_id) {
+                    Ok(())
+                } else {
+                    Err(page)
+                }
+            },
+        )
+        .await
+        .unwrap();
     }
 
     let pid = child.id().unwrap().to_string();

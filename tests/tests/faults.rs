@@ -433,18 +433,16 @@ async fn two_instances_with_one_member_name_do_not_fence_each_other_for_ever() {
     let client = reqwest::Client::new();
     let report = system_tests::sample_report(&format!("{}-after", pipeline.run));
     let id = pipeline.submit_accepted(&client, &report).await.unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
+    system_tests::poll_until("the report screened", Duration::from_secs(30), || async {
         let status = pipeline.status(&client, &id).await.unwrap();
         if status["status"] != "received" {
-            break;
+            Ok(())
+        } else {
+            Err(status.to_string())
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not screened: {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
+    .unwrap();
     pipeline.stop().await.unwrap();
 }
 

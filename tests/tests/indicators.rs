@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use system_tests::{create_company, AlertReader, Pipeline};
+use system_tests::{create_company, poll_until, AlertReader, Pipeline};
 
 /// 3 kg of benzaldehyde (US List I, threshold 4 kg, listed nowhere else): in scope nowhere by
 /// itself. The buyer is written differently by each supplier.
@@ -61,8 +61,7 @@ async fn wait_for_status(
     report_id: &str,
     wanted: &str,
 ) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let status = || async {
         let status: serde_json::Value = client
             .get(format!("{}/v1/reports/{report_id}", pipeline.ingest_url))
             .bearer_auth(api_key)
@@ -73,11 +72,19 @@ async fn wait_for_status(
             .await
             .unwrap();
         let status = status["status"].as_str().unwrap().to_owned();
-        if status == wanted || Instant::now() > deadline {
-            return status;
+        if status == wanted {
+            Ok(status)
+        } else {
+            Err(status)
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    poll_until(
+        &format!("report {report_id} {wanted}"),
+        Duration::from_secs(60),
+        status,
+    )
+    .await
+    .unwrap_or_else(|error| error.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
