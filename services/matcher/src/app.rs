@@ -14,11 +14,11 @@ use store::Store;
 
 use arc_swap::ArcSwap;
 
-use crate::engine::Engine;
 use crate::metrics::Metrics;
-use crate::reference::ReferenceData;
 use crate::reload::{self, SharedEngine};
 use crate::service::ScreenReports;
+use screening::Engine;
+use screening::ReferenceData;
 
 /// Most messages of one partition screened as one batch.
 const BATCH: usize = 500;

@@ -7,8 +7,8 @@ use events::{Finding, OrderReport};
 use indicators::{Case, PartyKey, Purchase, RuleSet, RuleSets, Threshold, WatchedParty};
 use store::{Buyer, Store, StoreError};
 
-use crate::engine::Engine;
-use crate::screen::Assessment;
+use screening::Assessment;
+use screening::Engine;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// Most earlier purchases of one buyer looked at; the newest are kept.

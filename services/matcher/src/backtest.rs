@@ -11,8 +11,8 @@ use runtime::Progress;
 use store::Store;
 
 use crate::assess::{self, Mode};
-use crate::engine::Engine;
-use crate::screen::{conclude, report_findings, Assessment, Screening};
+use screening::Engine;
+use screening::{conclude, report_findings, Assessment, Screening};
 
 /// Reports read from the store at a time.
 const PAGE: i64 = 500;

@@ -6,9 +6,9 @@ use std::io::{BufRead, Write};
 use runtime::Progress;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{CasField, Engine, LineInput};
-use crate::scope::Amount;
-use crate::screen::findings_of;
+use screening::findings_of;
+use screening::Amount;
+use screening::{CasField, Engine, LineInput};
 
 /// One input line.
 #[derive(Debug, Deserialize)]
@@ -144,7 +144,7 @@ fn screen_one(engine: &Engine, line: &InputLine, out: &mut OutputLine) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::ReferenceData;
+    use screening::ReferenceData;
 
     #[test]
     fn writes_one_object_per_input_line_in_order() {

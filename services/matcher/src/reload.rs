@@ -9,8 +9,8 @@ use arc_swap::ArcSwap;
 use prometheus::IntCounterVec;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Engine;
-use crate::reference::ReferenceData;
+use screening::Engine;
+use screening::ReferenceData;
 
 /// The engine in use, replaced as a whole when the reference data changes.
 pub type SharedEngine = Arc<ArcSwap<Engine>>;

@@ -12,7 +12,7 @@ use store::Store;
 use crate::assess::{self, Order};
 use crate::metrics::Metrics;
 use crate::reload::SharedEngine;
-use crate::screen::{conclude, report_findings, Assessment, Screening};
+use screening::{conclude, report_findings, Assessment, Screening};
 
 /// Runs CPU work of a batch (screening, weighing indicators) without holding up the other
 /// tasks of the runtime: on a multi-threaded runtime they move to another thread meanwhile.
