@@ -2,6 +2,7 @@
 
 mod cas;
 mod country;
+pub mod party;
 pub mod text;
 mod unit;
 

@@ -7,38 +7,12 @@ use events::{
     AddressType, CustomerType, Finding, IndicatorHit, OrderReport, PaymentMethod, Regime,
 };
 
-use crate::party::{name_similarity, normalize_name, normalize_registration};
 use crate::rules::{RuleSet, Threshold};
+use domain::party::{
+    name_similarity, normalize_name, normalize_registration, Purchase, WatchedParty,
+};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// One purchase of one identified substance, from the order screened or from the buyer's
-/// history on the platform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Purchase {
-    pub report_id: String,
-    pub company_id: String,
-    pub line_number: i32,
-    pub substance_id: String,
-    pub substance_name: String,
-    /// The pure amount in the base unit of its dimension.
-    pub amount: f64,
-    /// `kg`, `l` or `each`.
-    pub unit: String,
-    /// When it was ordered (the report's submission time), microseconds since the epoch.
-    pub at: i64,
-}
-
-/// A party an authority has put on its watch list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WatchedParty {
-    /// Country code of the authority that listed it.
-    pub authority: String,
-    pub name: String,
-    pub country: String,
-    pub registration_number: Option<String>,
-    pub reason: String,
-}
 
 /// Everything the rules look at for one order.
 #[derive(Debug, Clone, Copy)]
@@ -233,7 +207,7 @@ pub fn evaluate(case: &Case<'_>, rules: &RuleSet) -> Vec<IndicatorHit> {
             format!("{customer} is an individual buying {scheduled_names}"),
         );
     }
-    let mixed = crate::party::mixed_script_words(&report.customer.name);
+    let mixed = domain::party::mixed_script_words(&report.customer.name);
     if !mixed.is_empty() {
         let words: Vec<String> = mixed
             .iter()

@@ -7,12 +7,13 @@
 
 mod catalog;
 mod evaluate;
-mod party;
 mod rules;
 mod score;
 
 pub use catalog::{indicator, Indicator, INDICATORS};
-pub use evaluate::{evaluate, purchases, Case, Purchase, WatchedParty};
-pub use party::{name_similarity, normalize_name, normalize_registration, PartyKey};
+pub use domain::party::{
+    name_similarity, normalize_name, normalize_registration, PartyKey, Purchase, WatchedParty,
+};
+pub use evaluate::{evaluate, purchases, Case};
 pub use rules::{IdentificationWeights, Route, RuleSet, RuleSets, SeverityThresholds, Threshold};
 pub use score::{identification_weight, score, severity};

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use indicators::{PartyKey, Purchase, WatchedParty};
+use domain::party::{PartyKey, Purchase, WatchedParty};
 use sqlx::Row as _;
 
 use crate::{Store, StoreError};

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use indicators::{PartyKey, Purchase, WatchedParty};
+use domain::party::{PartyKey, Purchase, WatchedParty};
 use store::{
     AlertSearch, AuthorityAlert, DeliveryRecord, FeedbackRecord, Inserted, NewReport,
     ScreeningRecord, Status, Store,

@@ -1,8 +1,37 @@
-//! Recognising one buyer across suppliers: registration numbers and names normalised the same
-//! way whoever reports them, and names that only look alike (a Cyrillic "о" for a Latin "o")
-//! through their Unicode confusable skeletons (UTS #39).
+//! Parties and what they bought: recognising one buyer across suppliers (registration numbers
+//! and names normalised the same way whoever reports them, and names that only look alike, a
+//! Cyrillic "о" for a Latin "o", through their Unicode confusable skeletons, UTS #39), its
+//! purchases, and the parties authorities watch.
 
 use unicode_normalization::UnicodeNormalization as _;
+
+/// One purchase of one identified substance, from the order screened or from the buyer's
+/// history on the platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Purchase {
+    pub report_id: String,
+    pub company_id: String,
+    pub line_number: i32,
+    pub substance_id: String,
+    pub substance_name: String,
+    /// The pure amount in the base unit of its dimension.
+    pub amount: f64,
+    /// `kg`, `l` or `each`.
+    pub unit: String,
+    /// When it was ordered (the report's submission time), microseconds since the epoch.
+    pub at: i64,
+}
+
+/// A party an authority has put on its watch list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchedParty {
+    /// Country code of the authority that listed it.
+    pub authority: String,
+    pub name: String,
+    pub country: String,
+    pub registration_number: Option<String>,
+    pub reason: String,
+}
 
 /// Words of company names that say only the legal form.
 const LEGAL_FORMS: &[&str] = &[
