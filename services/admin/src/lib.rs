@@ -5,5 +5,4 @@
 pub mod authorities;
 pub mod companies;
 
-pub use authorities::{issue_key, register_authority, AuthorityArgs};
-pub use companies::{AdminError, CompanyArgs, NewKey};
+pub use companies::AdminError;

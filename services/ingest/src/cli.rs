@@ -31,7 +31,7 @@ pub enum Command {
         shutdown: ShutdownArgs,
     },
     /// Registers a reporting company and prints its API key (shown only this once).
-    CreateCompany(admin::CompanyArgs),
+    CreateCompany(companies::CompanyArgs),
     /// Creates another API key for a company and prints it (shown only this once): to rotate a
     /// key, issue a new one, switch the company's systems over, then revoke the old one.
     IssueKey(CompanyArgs),

@@ -88,7 +88,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let company = if store.company_exists(DEMO_COMPANY).await? {
         admin::companies::issue_key(&store, DEMO_COMPANY, &actor).await?
     } else {
-        let demo = admin::CompanyArgs {
+        let demo = admin::companies::CompanyArgs {
             id: DEMO_COMPANY.into(),
             name: "Demo Chemicals GmbH".into(),
             country: "DE".into(),
@@ -97,7 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     // A Dutch authority with a key, to sign in to the console as an authority.
-    let dutch = admin::AuthorityArgs {
+    let dutch = admin::authorities::AuthorityArgs {
         country: DEMO_AUTHORITY.into(),
         name: "Douane (demo)".into(),
         contact: "douane@example.nl".into(),
@@ -106,8 +106,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         categories: Vec::new(),
         no_watch_list_findings: false,
     };
-    admin::register_authority(&store, &dutch).await?;
-    let authority_key = admin::issue_key(&store, DEMO_AUTHORITY, &actor)
+    admin::authorities::register_authority(&store, &dutch).await?;
+    let authority_key = admin::authorities::issue_key(&store, DEMO_AUTHORITY, &actor)
         .await?
         .context("the demo authority was just registered")?;
     // The operators' token of this run, for the console and the authority admin API.
