@@ -256,6 +256,54 @@ impl Pipeline {
         Ok(exited)
     }
 
+    /// What to look at when a test of the pipeline fails: the services that exited, with their
+    /// status, and each service's last warnings and errors but for the connection errors a
+    /// broker's restart makes by the hundred.
+    pub fn diagnosis(&mut self) -> String {
+        let mut text = String::new();
+        match self.exited() {
+            Ok(exited) => {
+                for (name, status) in exited {
+                    text.push_str(&format!("{name} exited: {status}\n"));
+                }
+            }
+            Err(error) => text.push_str(&format!("cannot tell which services exited: {error}\n")),
+        }
+        let Ok(entries) = std::fs::read_dir(&self.log_dir) else {
+            return text;
+        };
+        let mut files: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).collect();
+        files.sort();
+        for path in files {
+            let Ok(log) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let noteworthy: Vec<&str> = log
+                .lines()
+                .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+                .filter(|line| {
+                    ![
+                        "Connect to ipv4",
+                        "brokers are down",
+                        "BrokerTransportFailure",
+                    ]
+                    .iter()
+                    .any(|noise| line.contains(noise))
+                })
+                .collect();
+            text.push_str(&format!(
+                "--- {} ({} warnings and errors, the last 15):\n",
+                path.display(),
+                noteworthy.len()
+            ));
+            for line in &noteworthy[noteworthy.len().saturating_sub(15)..] {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     /// The text of every log file of the service `name` (each of its instances), one after the
     /// other.
     pub fn logs_of(&self, name: &str) -> anyhow::Result<String> {

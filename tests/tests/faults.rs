@@ -254,13 +254,13 @@ async fn stream_through(fault: Fault) {
         );
     }
     let ids = submitter.await.unwrap();
-    verify_exactly_once(&pipeline, &ids, &format!("fault {fault:?}")).await;
+    verify_exactly_once(&mut pipeline, &ids, &format!("fault {fault:?}")).await;
     pipeline.stop().await.unwrap();
 }
 
 /// Checks that every report of `ids` was stored and screened once and that its alert reached
 /// each authority concerned once, on the topic and in the system of record; prints the figures.
-async fn verify_exactly_once(pipeline: &Pipeline, ids: &[String], what: &str) {
+async fn verify_exactly_once(pipeline: &mut Pipeline, ids: &[String], what: &str) {
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(
         unique.len(),
@@ -344,6 +344,13 @@ async fn verify_exactly_once(pipeline: &Pipeline, ids: &[String], what: &str) {
         "{what}: 1 injected, {expected} reports accepted, {reports} stored, {screened} screened, {} alerts expected, {lost} lost, {duplicated} duplicated",
         expected * TOPICS.len()
     );
+    let complete = (lost, duplicated) == (0, 0)
+        && (reports, screened) == (expected, expected)
+        && copies == expected * TOPICS.len();
+    if !complete {
+        // The services' logs stay behind in target/debug/system-tests, which CI does not keep.
+        eprintln!("{what}: what the services said\n{}", pipeline.diagnosis());
+    }
     assert_eq!((lost, duplicated), (0, 0));
     assert_eq!((reports, screened), (expected, expected));
     assert_eq!(copies, expected * TOPICS.len());
@@ -392,7 +399,7 @@ async fn matcher_killed_under_load() {
         takeover.after_kill,
         takeover.after_ready
     );
-    verify_exactly_once(&pipeline, &ids, "fault Kill(\"matcher\") under load").await;
+    verify_exactly_once(&mut pipeline, &ids, "fault Kill(\"matcher\") under load").await;
     pipeline.stop().await.unwrap();
 }
 

@@ -10,6 +10,10 @@ use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
 
 use crate::ConsumerMetrics;
 
+/// A static member's session (`session.timeout.ms`), long enough to ride out a broker's
+/// restart; an instance that stops for good holds its partitions this long.
+const STATIC_SESSION_TIMEOUT_MS: &str = "30000";
+
 /// How to reach the Kafka cluster; flattened into every service's configuration.
 #[derive(Debug, Clone, clap::Args)]
 pub struct KafkaArgs {
@@ -134,6 +138,13 @@ impl KafkaArgs {
         let mut config = self.consumer_config(group_id);
         if let Some(instance) = &self.instance_id {
             config.set("group.instance.id", instance);
+            // A static member that restarts takes its partitions back by its name at once, so
+            // its session can outlast a broker's restart. With a session shorter than the
+            // outage, librdkafka (2.12) times the session out on its own side and commits the
+            // lost assignment's offsets with an empty member id, which the broker answers
+            // with a fatal FENCED_INSTANCE_ID (librdkafka#5585): the spine survives that by
+            // replacing the consumer, but only after a stall.
+            config.set("session.timeout.ms", STATIC_SESSION_TIMEOUT_MS);
         }
         self.create_consumer(config, topics, PwContext::measured(metrics))
     }

@@ -39,6 +39,9 @@ const RECEIVE_ERROR_PAUSE: Duration = Duration::from_millis(20);
 const MAX_REBUILDS: usize = 3;
 const REBUILD_WINDOW: Duration = Duration::from_secs(60);
 
+/// How often the reading task looks whether librdkafka gave the consumer up.
+const FATAL_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 /// A partition is paused at the broker once this many batches wait for its worker.
 const QUEUED_BATCHES: usize = 4;
 
@@ -257,10 +260,22 @@ async fn run<H: BatchHandler>(spine: Arc<Spine<H>>) -> anyhow::Result<Ended> {
     let workers = tokio_util::task::TaskTracker::new();
     let mut queues: HashMap<(String, i32), Queue> = HashMap::new();
     let mut ended = Ended::Shutdown;
+    // librdkafka reports a fatal error as an error event on the consumer's queue; it is also
+    // looked for on a timer, so that a consumer that stopped delivering anything is replaced
+    // all the same.
+    let mut fatal_check = tokio::time::interval(FATAL_CHECK_EVERY);
+    fatal_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let received = tokio::select! {
             _ = spine.shutdown.cancelled() => break,
             received = spine.consumer.recv() => received,
+            _ = fatal_check.tick() => {
+                if let Some((code, reason)) = spine.consumer.client().fatal_error() {
+                    ended = Ended::Fatal(format!("{code:?}: {reason}"));
+                    break;
+                }
+                continue;
+            }
         };
         let message = match received {
             Ok(message) => message.detach(),
