@@ -468,7 +468,10 @@ fn an_ester_named_before_its_acid_is_that_ester() {
         ),
         ["bmk_isobutyl_glycidate"]
     );
-    assert_eq!(ester_of_first("no ester here".to_owned()), "no ester here");
+    assert_eq!(
+        ester_of_first(Vocabulary::built_in().unwrap(), "no ester here".to_owned()),
+        "no ester here"
+    );
 }
 
 #[test]

@@ -125,6 +125,13 @@ pub fn labelled_cas_numbers(text: &str) -> Vec<&str> {
     found
 }
 
+/// Whether `text` contains the ASCII `needle`, in any case (no allocation).
+pub(super) fn contains_ignore_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
