@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use events::topics;
 use kafka::{KafkaArgs, Stage};
 use runtime::{
-    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, Readiness, SecretString,
+    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, SecretString, Service,
     Shutdown,
 };
 use store::Store;
@@ -61,7 +61,6 @@ pub struct App {
     store: Store,
     stage: Stage,
     metrics: Metrics,
-    readiness: Readiness,
     admin_token: Option<SecretString>,
     poll: Duration,
 }
@@ -70,10 +69,7 @@ impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        metrics
-            .registry
-            .register(Box::new(store::PoolCollector::new(store.clone())?))
-            .context("cannot register the database pool metrics")?;
+        store.register_metrics(&metrics.registry)?;
         if let Some(token) = &args.admin_token {
             anyhow::ensure!(
                 token.expose_secret().len() >= 16,
@@ -91,37 +87,28 @@ impl App {
         )
         .await?;
         let http = HttpServer::bind(args.http_addr, &args.http, "authority API").await?;
-        let readiness = Readiness::default();
-        let admin = AdminServer::bind(
-            args.admin.addr_or(9104),
-            metrics.registry.clone(),
-            readiness.clone(),
-        )
-        .await?;
+        let admin = AdminServer::bind(args.admin.addr_or(9104), metrics.registry.clone()).await?;
         Ok(Self {
             http,
             admin,
             store,
             stage,
             metrics,
-            readiness,
             admin_token: args.admin_token,
             poll: Duration::from_millis(args.stream_poll_ms.max(10)),
         })
     }
+}
 
-    /// Address of the authority API.
-    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.http.local_addr()
-    }
+impl Service for App {
+    const NAME: &'static str = "authorities";
 
-    /// Address of the admin server (metrics, health).
-    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.admin.local_addr()
+    fn servers(&self) -> (&AdminServer, Option<&HttpServer>) {
+        (&self.admin, Some(&self.http))
     }
 
     /// Spawns the API, the feedback consumer and the admin server on `shutdown`.
-    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let (announcements, follow) = store::Announcements::follow(
             self.store.clone(),
             &[store::Change::AuthorityKeyRevoked],
@@ -137,7 +124,7 @@ impl App {
             verifier: keys::Verifier::default(),
         };
         self.http.spawn(shutdown, http::router(state))?;
-        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let readiness = self.admin.spawn(shutdown);
         self.stage.spawn(
             "feedback",
             RecordFeedback {
@@ -146,11 +133,7 @@ impl App {
             },
             shutdown,
         );
-        shutdown.spawn(
-            "readiness",
-            self.readiness
-                .follow(self.store.probe(), Duration::from_secs(5), shutdown.token()),
-        );
+        readiness.follow(shutdown, Duration::from_secs(5), self.store.probe());
         Ok(())
     }
 }

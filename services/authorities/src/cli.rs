@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use runtime::ExposeSecret as _;
-use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
 use store::Store;
 
 use crate::{App, ServeArgs};
@@ -56,13 +56,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             serve,
             shutdown: shutdown_args,
-        } => {
-            let app = App::build(serve, store).await?;
-            tracing::info!(http = %app.http_addr()?, admin = %app.admin_addr()?, "authorities running");
-            let shutdown = Shutdown::new();
-            app.spawn(&shutdown)?;
-            shutdown.run_until_signal(shutdown_args.grace()).await
-        }
+        } => runtime::serve(App::build(serve, store).await?, &shutdown_args).await,
         Command::Register(args) => {
             let authority = register_authority(&store, &args).await?;
             println!(

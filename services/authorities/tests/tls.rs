@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use authorities::{App, ServeArgs};
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, HttpArgs, Shutdown};
+use runtime::{AdminArgs, HttpArgs, Service as _, Shutdown};
 use store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

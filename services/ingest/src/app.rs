@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{GroupLag, KafkaArgs, Stage};
-use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Readiness, Shutdown};
+use runtime::{AdminArgs, AdminServer, HttpArgs, HttpServer, Service, Shutdown};
 use store::Store;
 use tokio::sync::Notify;
 
@@ -56,7 +56,6 @@ pub struct App {
     store: Store,
     stage: Stage,
     metrics: Metrics,
-    readiness: Readiness,
     limits: Limits,
     matcher_lag: GroupLag,
 }
@@ -65,10 +64,7 @@ impl App {
     /// Does everything that can fail at start: topics, clients, ports.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        metrics
-            .registry
-            .register(Box::new(store::PoolCollector::new(store.clone())?))
-            .context("cannot register the database pool metrics")?;
+        store.register_metrics(&metrics.registry)?;
         // Reports go out through the outbox; screening results come back in.
         let stage = Stage::build(
             &args.kafka,
@@ -86,37 +82,28 @@ impl App {
             &args.limits.matcher_group,
             topics::ORDERS_SUBMITTED,
         )?;
-        let readiness = Readiness::default();
-        let admin = AdminServer::bind(
-            args.admin.addr_or(9101),
-            metrics.registry.clone(),
-            readiness.clone(),
-        )
-        .await?;
+        let admin = AdminServer::bind(args.admin.addr_or(9101), metrics.registry.clone()).await?;
         Ok(Self {
             http,
             admin,
             store,
             stage,
             metrics,
-            readiness,
             limits: Limits::new(&args.limits),
             matcher_lag,
         })
     }
+}
 
-    /// Address of the company API.
-    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.http.local_addr()
-    }
+impl Service for App {
+    const NAME: &'static str = "ingest";
 
-    /// Address of the admin server.
-    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.admin.local_addr()
+    fn servers(&self) -> (&AdminServer, Option<&HttpServer>) {
+        (&self.admin, Some(&self.http))
     }
 
     /// Spawns the API, the outbox publisher and the screening recorder on `shutdown`.
-    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let wake = Arc::new(Notify::new());
         let writer = GroupWriter::start(
             self.store.clone(),
@@ -140,7 +127,7 @@ impl App {
             read_timeout: self.http.read_timeout(),
         };
         self.http.spawn(shutdown, http::router(state))?;
-        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let readiness = self.admin.spawn(shutdown);
         shutdown.spawn(
             "backlog",
             pressure::measure(
@@ -169,11 +156,7 @@ impl App {
             shutdown,
         );
         // Ready while the report store answers: without it no report can be accepted.
-        shutdown.spawn(
-            "readiness",
-            self.readiness
-                .follow(self.store.probe(), Duration::from_secs(5), shutdown.token()),
-        );
+        readiness.follow(shutdown, Duration::from_secs(5), self.store.probe());
         Ok(())
     }
 }

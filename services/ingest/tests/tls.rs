@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use ingest::{App, LimitArgs, ServeArgs};
 use kafka::KafkaArgs;
-use runtime::{AdminArgs, HttpArgs, Shutdown};
+use runtime::{AdminArgs, HttpArgs, Service as _, Shutdown};
 use store::Store;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,5 @@
 //! Building and running the matcher service.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +8,7 @@ use anyhow::Context as _;
 use events::topics;
 use indicators::RuleSets;
 use kafka::{KafkaArgs, Stage};
-use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use runtime::{AdminArgs, AdminServer, HttpServer, Service, Shutdown};
 use store::Store;
 
 use arc_swap::ArcSwap;
@@ -63,7 +62,6 @@ pub struct App {
     reference: Option<(PathBuf, Duration)>,
     stage: Stage,
     metrics: Metrics,
-    readiness: Readiness,
 }
 
 /// Loads the reference data from `path`, or the built-in data.
@@ -91,10 +89,7 @@ impl App {
     /// `store` is the system of record, where the buyers' histories are kept.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        metrics
-            .registry
-            .register(Box::new(store::PoolCollector::new(store.clone())?))
-            .context("cannot register the database pool metrics")?;
+        store.register_metrics(&metrics.registry)?;
         let rules = Arc::new(RuleSets::load(&args.rules)?);
         let engine = Engine::new(load_reference(args.reference_data.as_deref())?)?;
         tracing::info!(version = engine.version(), "reference data loaded");
@@ -111,13 +106,7 @@ impl App {
             BATCH,
         )
         .await?;
-        let readiness = Readiness::default();
-        let admin = AdminServer::bind(
-            args.admin.addr_or(9102),
-            metrics.registry.clone(),
-            readiness.clone(),
-        )
-        .await?;
+        let admin = AdminServer::bind(args.admin.addr_or(9102), metrics.registry.clone()).await?;
         Ok(Self {
             admin,
             engine,
@@ -126,18 +115,20 @@ impl App {
             reference,
             stage,
             metrics,
-            readiness,
         })
     }
+}
 
-    /// Address of the admin server.
-    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.admin.local_addr()
+impl Service for App {
+    const NAME: &'static str = "matcher";
+
+    fn servers(&self) -> (&AdminServer, Option<&HttpServer>) {
+        (&self.admin, None)
     }
 
     /// Spawns the consumer and the admin server on `shutdown`.
-    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+    fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let readiness = self.admin.spawn(shutdown);
         if let Some((path, every)) = self.reference {
             let reloads = self.metrics.reference_reloads.clone();
             shutdown.spawn(
@@ -162,7 +153,7 @@ impl App {
             metrics: self.metrics.clone(),
         };
         self.stage.spawn("screen", handler, shutdown);
-        self.readiness.set(true);
+        readiness.set(true);
         Ok(())
     }
 }

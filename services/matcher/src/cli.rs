@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use indicators::{RuleSet, RuleSets, WatchedParty};
-use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
 use store::Store;
 
 use std::path::PathBuf;
@@ -210,11 +210,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             shutdown: shutdown_args,
         } => {
             let store = Store::connect(database.url()?, database.max_connections).await?;
-            let app = App::build(serve, store).await?;
-            tracing::info!(admin = %app.admin_addr()?, "matcher running");
-            let shutdown = Shutdown::new();
-            app.spawn(&shutdown)?;
-            shutdown.run_until_signal(shutdown_args.grace()).await
+            runtime::serve(App::build(serve, store).await?, &shutdown_args).await
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use events::topics;
 use kafka::{EmbeddedBroker, KafkaArgs};
-use runtime::{AdminArgs, LogArgs, Shutdown, ShutdownArgs};
+use runtime::{AdminArgs, LogArgs, Service as _, Shutdown, ShutdownArgs};
 use store::Store;
 
 /// The company the demo reports as.

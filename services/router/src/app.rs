@@ -1,12 +1,11 @@
 //! Building and running the router service.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use events::topics;
 use kafka::{KafkaArgs, Stage, Topics};
-use runtime::{AdminArgs, AdminServer, Readiness, Shutdown};
+use runtime::{AdminArgs, AdminServer, HttpServer, Service, Shutdown};
 use store::Store;
 
 use crate::directory::{self, Directory};
@@ -44,7 +43,6 @@ pub struct App {
     stage: Stage,
     topics: Arc<Topics>,
     metrics: Metrics,
-    readiness: Readiness,
     rules: Arc<indicators::RuleSets>,
 }
 
@@ -52,10 +50,7 @@ impl App {
     /// Does everything that can fail at start.
     pub async fn build(args: ServeArgs, store: Store) -> anyhow::Result<Self> {
         let metrics = Metrics::new().context("cannot register metrics")?;
-        metrics
-            .registry
-            .register(Box::new(store::PoolCollector::new(store.clone())?))
-            .context("cannot register the database pool metrics")?;
+        store.register_metrics(&metrics.registry)?;
         let rules = Arc::new(indicators::RuleSets::load(&args.rules)?);
         // The authority topics are created as alerts for them come.
         let stage = Stage::build(
@@ -68,32 +63,28 @@ impl App {
             BATCH,
         )
         .await?;
-        let readiness = Readiness::default();
-        let admin = AdminServer::bind(
-            args.admin.addr_or(9103),
-            metrics.registry.clone(),
-            readiness.clone(),
-        )
-        .await?;
+        let admin = AdminServer::bind(args.admin.addr_or(9103), metrics.registry.clone()).await?;
         Ok(Self {
             admin,
             store,
             stage,
             topics: Topics::new(&args.kafka)?,
             metrics,
-            readiness,
             rules,
         })
     }
+}
 
-    /// Address of the admin server.
-    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.admin.local_addr()
+impl Service for App {
+    const NAME: &'static str = "router";
+
+    fn servers(&self) -> (&AdminServer, Option<&HttpServer>) {
+        (&self.admin, None)
     }
 
     /// Spawns the consumer and the admin server on `shutdown`.
-    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
-        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+    fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+        let readiness = self.admin.spawn(shutdown);
         let directory = Directory::new(&self.store);
         shutdown.spawn(
             "directory",
@@ -108,7 +99,7 @@ impl App {
             rules: self.rules,
         };
         self.stage.spawn("route", handler, shutdown);
-        self.readiness.set(true);
+        readiness.set(true);
         Ok(())
     }
 }

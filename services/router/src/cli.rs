@@ -1,7 +1,7 @@
 //! The `router` command line.
 
 use clap::{Parser, Subcommand};
-use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
 use store::Store;
 
 use crate::{App, ServeArgs, WatchArgs};
@@ -42,11 +42,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             shutdown: shutdown_args,
         } => {
             let store = Store::connect(database.url()?, database.max_connections).await?;
-            let app = App::build(serve, store).await?;
-            tracing::info!(admin = %app.admin_addr()?, "router running");
-            let shutdown = Shutdown::new();
-            app.spawn(&shutdown)?;
-            shutdown.run_until_signal(shutdown_args.grace()).await
+            runtime::serve(App::build(serve, store).await?, &shutdown_args).await
         }
         Command::Watch(args) => crate::watch::watch(args).await,
     }

@@ -14,6 +14,8 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::Shutdown;
+
 /// Whether the service is ready for work; shared between the service and its admin server.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness(Arc<AtomicBool>);
@@ -29,24 +31,22 @@ impl Readiness {
         self.0.load(Ordering::Relaxed)
     }
 
-    /// Follows `probe` every `every` until shutdown: ready while it answers true.
-    pub async fn follow<F, Fut>(
-        self,
-        mut probe: F,
-        every: std::time::Duration,
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> anyhow::Result<()>
+    /// Follows `probe` every `every` on `shutdown`: ready while it answers true.
+    pub fn follow<F, Fut>(self, shutdown: &Shutdown, every: std::time::Duration, mut probe: F)
     where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = bool> + Send,
     {
-        loop {
-            self.set(probe().await);
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(every) => {}
+        let token = shutdown.token();
+        shutdown.spawn("readiness", async move {
+            loop {
+                self.set(probe().await);
+                tokio::select! {
+                    _ = token.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(every) => {}
+                }
             }
-        }
+        });
     }
 }
 
@@ -60,32 +60,48 @@ struct AdminState {
 pub struct AdminServer {
     listener: TcpListener,
     router: Router,
+    readiness: Readiness,
 }
 
 impl AdminServer {
-    /// Binds the admin port; fails at start when the address is taken.
-    pub async fn bind(
-        addr: SocketAddr,
-        registry: Registry,
-        readiness: Readiness,
-    ) -> anyhow::Result<Self> {
+    /// Binds the admin port; fails at start when the address is taken. `/readyz` answers from
+    /// the server's [`Readiness`], not ready until the service says so.
+    pub async fn bind(addr: SocketAddr, registry: Registry) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot bind the admin server to {addr} (--admin-addr)"))?;
+        let readiness = Readiness::default();
         let router = Router::new()
             .route("/metrics", get(metrics))
             .route("/healthz", get(|| async { "ok\n" }))
             .route("/readyz", get(ready))
             .with_state(AdminState {
                 registry,
-                readiness,
+                readiness: readiness.clone(),
             });
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            readiness,
+        })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// What `/readyz` answers from: the service sets it.
+    pub fn readiness(&self) -> Readiness {
+        self.readiness.clone()
+    }
+
+    /// Serves on `shutdown` until it is cancelled; the service says through the [`Readiness`]
+    /// returned when it is ready.
+    pub fn spawn(self, shutdown: &Shutdown) -> Readiness {
+        let readiness = self.readiness();
+        shutdown.spawn("admin", self.run(shutdown.token()));
+        readiness
     }
 
     /// Serves until the token is cancelled.
@@ -130,16 +146,14 @@ mod tests {
     async fn readiness_follows_its_probe_until_shutdown() {
         let readiness = Readiness::default();
         let answer = Arc::new(AtomicBool::new(true));
-        let shutdown = tokio_util::sync::CancellationToken::new();
+        let shutdown = Shutdown::new();
         let probe = answer.clone();
-        let task = tokio::spawn(readiness.clone().follow(
-            move || {
+        readiness
+            .clone()
+            .follow(&shutdown, std::time::Duration::from_millis(10), move || {
                 let probe = probe.clone();
                 async move { probe.load(Ordering::Relaxed) }
-            },
-            std::time::Duration::from_millis(10),
-            shutdown.clone(),
-        ));
+            });
         let settle = || tokio::time::sleep(std::time::Duration::from_millis(100));
         settle().await;
         assert!(readiness.is_ready());
@@ -150,7 +164,8 @@ mod tests {
         settle().await;
         assert!(readiness.is_ready());
         shutdown.cancel();
-        task.await.unwrap().unwrap();
+        assert!(shutdown.drain(std::time::Duration::from_secs(1)).await);
+        assert!(!shutdown.failed());
     }
 
     #[tokio::test]
@@ -159,14 +174,10 @@ mod tests {
         let counter = prometheus::IntCounter::new("demo_total", "a demo counter").unwrap();
         registry.register(Box::new(counter.clone())).unwrap();
         counter.inc();
-        let readiness = Readiness::default();
-        let server = AdminServer::bind(
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            registry,
-            readiness.clone(),
-        )
-        .await
-        .unwrap();
+        let server = AdminServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), registry)
+            .await
+            .unwrap();
+        let readiness = server.readiness();
         let base = format!("http://{}", server.local_addr().unwrap());
         let token = CancellationToken::new();
         let handle = tokio::spawn(server.run(token.clone()));

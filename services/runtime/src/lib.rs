@@ -1,11 +1,12 @@
-//! The process runtime every service shares: configuration groups, telemetry, shutdown and the
-//! admin server with `/metrics`, `/healthz` and `/readyz`.
+//! The process runtime every service shares: configuration groups, telemetry, shutdown, the
+//! admin server with `/metrics`, `/healthz` and `/readyz`, and the run of a built [`Service`].
 
 mod admin;
 mod backoff;
 mod config;
 mod http;
 mod progress;
+mod service;
 mod shutdown;
 mod telemetry;
 
@@ -15,5 +16,6 @@ pub use config::{secret, AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownAr
 pub use http::{HttpArgs, HttpServer};
 pub use progress::Progress;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use service::{serve, Service};
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;

@@ -29,6 +29,15 @@ impl PoolCollector {
     }
 }
 
+impl Store {
+    /// Exports this store's pool on `registry` (`db_connections_open`, `db_connections_idle`).
+    pub fn register_metrics(&self, registry: &prometheus::Registry) -> anyhow::Result<()> {
+        registry
+            .register(Box::new(PoolCollector::new(self.clone())?))
+            .map_err(|error| anyhow::anyhow!("cannot register the database pool metrics: {error}"))
+    }
+}
+
 impl Collector for PoolCollector {
     fn desc(&self) -> Vec<&Desc> {
         self.open

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use events::topics;
 use kafka::KafkaArgs;
 use runtime::{
-    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, Readiness, SecretString,
+    AdminArgs, AdminServer, ExposeSecret as _, HttpArgs, HttpServer, SecretString, Service,
     Shutdown,
 };
 use store::Store;
@@ -95,7 +95,6 @@ pub struct App {
     admin: AdminServer,
     store: Store,
     metrics: Metrics,
-    readiness: Readiness,
     monitor: Monitor,
     args: ServeArgs,
 }
@@ -122,44 +121,32 @@ impl App {
             "--session-hours must be between 1 and 720"
         );
         let metrics = Metrics::new().context("cannot register metrics")?;
-        metrics
-            .registry
-            .register(Box::new(store::PoolCollector::new(store.clone())?))
-            .context("cannot register the database pool metrics")?;
+        store.register_metrics(&metrics.registry)?;
         let dead_letter_topics = dead_letter_topics();
         let names: Vec<&str> = dead_letter_topics.iter().map(String::as_str).collect();
         args.kafka.ensure_topics(&names).await?;
         let http = HttpServer::bind(args.http_addr, &args.http, "console").await?;
-        let readiness = Readiness::default();
-        let admin = AdminServer::bind(
-            args.admin.addr_or(9105),
-            metrics.registry.clone(),
-            readiness.clone(),
-        )
-        .await?;
+        let admin = AdminServer::bind(args.admin.addr_or(9105), metrics.registry.clone()).await?;
         Ok(Self {
             http,
             admin,
             store,
             metrics,
-            readiness,
             monitor: Monitor::new(args.services.clone()),
             args,
         })
     }
+}
 
-    /// Address of the console.
-    pub fn http_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.http.local_addr()
-    }
+impl Service for App {
+    const NAME: &'static str = "web-console";
 
-    /// Address of the admin server (metrics, health).
-    pub fn admin_addr(&self) -> anyhow::Result<SocketAddr> {
-        self.admin.local_addr()
+    fn servers(&self) -> (&AdminServer, Option<&HttpServer>) {
+        (&self.admin, Some(&self.http))
     }
 
     /// Spawns the console, the service monitor, the dead-letter reader and the admin server.
-    pub fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
+    fn spawn(self, shutdown: &Shutdown) -> anyhow::Result<()> {
         let dead_letters = DeadLetters::default();
         let secure_cookie = self.args.http.tls_cert.is_some();
         let session_seconds = self.args.session_hours * 3600;
@@ -198,7 +185,7 @@ impl App {
             session_seconds,
         };
         self.http.spawn(shutdown, http::router(state))?;
-        shutdown.spawn("admin", self.admin.run(shutdown.token()));
+        let readiness = self.admin.spawn(shutdown);
         shutdown.spawn(
             "monitor",
             self.monitor.run(
@@ -214,11 +201,7 @@ impl App {
             .await
             .context("the dead-letter reader stopped")?
         });
-        shutdown.spawn(
-            "readiness",
-            self.readiness
-                .follow(self.store.probe(), Duration::from_secs(5), shutdown.token()),
-        );
+        readiness.follow(shutdown, Duration::from_secs(5), self.store.probe());
         Ok(())
     }
 }

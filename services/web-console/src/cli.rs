@@ -1,7 +1,7 @@
 //! The `web-console` command line.
 
 use clap::{Parser, Subcommand};
-use runtime::{DatabaseArgs, LogArgs, Shutdown, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
 use store::Store;
 
 use crate::{App, ServeArgs};
@@ -38,12 +38,6 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             serve,
             shutdown: shutdown_args,
-        } => {
-            let app = App::build(serve, store).await?;
-            tracing::info!(http = %app.http_addr()?, admin = %app.admin_addr()?, "console running");
-            let shutdown = Shutdown::new();
-            app.spawn(&shutdown)?;
-            shutdown.run_until_signal(shutdown_args.grace()).await
-        }
+        } => runtime::serve(App::build(serve, store).await?, &shutdown_args).await,
     }
 }
