@@ -626,19 +626,20 @@ impl Pipeline {
                 continue;
             }
             let probe = std::sync::Arc::new(kafka::GroupLag::new(&args, group, topic)?);
-            loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            poll_until(&format!("{group} taking all of {topic}"), left, || async {
                 let measuring = probe.clone();
                 let lag =
                     tokio::task::spawn_blocking(move || measuring.measure(Duration::from_secs(5)))
-                        .await??;
-                if lag == 0 {
-                    break;
+                        .await
+                        .map_err(|error| error.to_string())?
+                        .map_err(|error| format!("{error:#}"))?;
+                match lag {
+                    0 => Ok(()),
+                    lag => Err(format!("{lag} messages still to take")),
                 }
-                if Instant::now() > deadline {
-                    bail!("{group} still has {lag} messages to take on {topic} after {within:?}");
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            })
+            .await?;
         }
         Ok(())
     }

@@ -12,7 +12,7 @@ use events::{Alert, Disposition, Feedback, JurisdictionRole};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
-use system_tests::{sample_report, AlertReader, Pipeline};
+use system_tests::{poll_until, sample_report, AlertReader, Pipeline};
 
 async fn get(
     client: &reqwest::Client,
@@ -252,21 +252,27 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     let reports_of = |key: String, expected: usize| {
         let (client, pipeline) = (&client, &pipeline);
         async move {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            loop {
-                let (status, page) = get(client, pipeline, &key, "/v1/alerts?limit=10").await;
-                assert_eq!(status, 200);
-                let reports: Vec<String> = page["alerts"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a["alert"]["report_id"].as_str().unwrap().to_owned())
-                    .collect();
-                if reports.len() >= expected || Instant::now() > deadline {
-                    return reports;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            poll_until(
+                "the authority's alerts",
+                Duration::from_secs(10),
+                || async {
+                    let (status, page) = get(client, pipeline, &key, "/v1/alerts?limit=10").await;
+                    assert_eq!(status, 200);
+                    let reports: Vec<String> = page["alerts"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|a| a["alert"]["report_id"].as_str().unwrap().to_owned())
+                        .collect();
+                    if reports.len() >= expected {
+                        Ok(reports)
+                    } else {
+                        Err(format!("{reports:?}"))
+                    }
+                },
+            )
+            .await
+            .unwrap()
         }
     };
     assert_eq!(
@@ -373,21 +379,27 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         )
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let operators = loop {
-        let (_, list) = pipeline
-            .admin(
-                &client,
-                reqwest::Method::GET,
-                &format!("/admin/v1/alerts/{large_alert}/feedback"),
-                None,
-            )
-            .await;
-        if list.as_array().is_some_and(|l| !l.is_empty()) || Instant::now() > deadline {
-            break list;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let operators = poll_until(
+        "the operators' feedback",
+        Duration::from_secs(30),
+        || async {
+            let (_, list) = pipeline
+                .admin(
+                    &client,
+                    reqwest::Method::GET,
+                    &format!("/admin/v1/alerts/{large_alert}/feedback"),
+                    None,
+                )
+                .await;
+            if list.as_array().is_some_and(|l| !l.is_empty()) {
+                Ok(list)
+            } else {
+                Err(list.to_string())
+            }
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(operators[0]["country"], "GB");
     assert_eq!(operators[0]["source"], "topic");
     let (_, own) = get(

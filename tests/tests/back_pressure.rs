@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use system_tests::{sample_report, Pipeline};
+use system_tests::{poll_until, sample_report, Pipeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
@@ -85,15 +85,20 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
     };
     accepted.push(retried);
     for id in &accepted {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let status = pipeline.status(&client, id).await.unwrap();
-            if status["status"] != "received" {
-                break;
-            }
-            assert!(Instant::now() < deadline, "report {id} never screened");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        poll_until(
+            &format!("report {id} screened"),
+            Duration::from_secs(60),
+            || async {
+                let status = pipeline.status(&client, id).await.unwrap();
+                if status["status"] != "received" {
+                    Ok(())
+                } else {
+                    Err(status.to_string())
+                }
+            },
+        )
+        .await
+        .unwrap();
     }
 
     // A company over its rate is told to wait; the limit is per company.
@@ -195,14 +200,20 @@ async fn the_batch_client_waits_out_back_pressure_and_submits_everything() {
         .unwrap();
 
     // The client meets 503s; then the matcher comes back.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while metric("pw_ingest_reports_total{result=\"backlog\"} ").await < 2.0 {
-        assert!(
-            Instant::now() < deadline,
-            "the client never met back-pressure"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    poll_until(
+        "the client meeting back-pressure",
+        Duration::from_secs(60),
+        || async {
+            let refused = metric("pw_ingest_reports_total{result=\"backlog\"} ").await;
+            if refused >= 2.0 {
+                Ok(())
+            } else {
+                Err(format!("{refused} refused for the backlog"))
+            }
+        },
+    )
+    .await
+    .unwrap();
     pipeline.start_service("matcher", &["serve"]).await.unwrap();
 
     let output = tokio::time::timeout(Duration::from_secs(180), client.wait_with_output())

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use system_tests::{sample_report, AlertReader, Pipeline};
+use system_tests::{poll_until, sample_report, AlertReader, Pipeline};
 use tokio::process::Command;
 
 /// Reports submitted per case, at about 20 a second.
@@ -45,28 +45,8 @@ async fn submit_all(
     let mut ids = Vec::with_capacity(REPORTS);
     for n in 0..REPORTS {
         let report = sample_report(&format!("{run}-{n}"));
-        let deadline = Instant::now() + Duration::from_secs(180);
-        let id = loop {
-            let response = client
-                .post(format!("{ingest_url}/v1/reports"))
-                .bearer_auth(&api_key)
-                .json(&report)
-                .send()
-                .await;
-            if let Ok(response) = response {
-                if matches!(response.status().as_u16(), 200 | 202) {
-                    let body: serde_json::Value = response.json().await.unwrap();
-                    break body["report_id"].as_str().unwrap().to_owned();
-                }
-                assert!(
-                    matches!(response.status().as_u16(), 429 | 503),
-                    "unexpected {}",
-                    response.status()
-                );
-            }
-            assert!(Instant::now() < deadline, "report {n} never accepted");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
+        let url = format!("{ingest_url}/v1/reports");
+        let id = submit_until_accepted(&client, &url, &api_key, &report, n, 180).await;
         ids.push(id);
         sent.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -99,29 +79,9 @@ async fn submit_at_rate(
         let url = format!("{ingest_url}/v1/reports");
         let api_key = api_key.clone();
         submissions.push(tokio::spawn(async move {
-            let deadline = Instant::now() + Duration::from_secs(300);
-            loop {
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&api_key)
-                    .json(&report)
-                    .send()
-                    .await;
-                if let Ok(response) = response {
-                    if matches!(response.status().as_u16(), 200 | 202) {
-                        let body: serde_json::Value = response.json().await.unwrap();
-                        sent.fetch_add(1, Ordering::Relaxed);
-                        return body["report_id"].as_str().unwrap().to_owned();
-                    }
-                    assert!(
-                        matches!(response.status().as_u16(), 429 | 503),
-                        "unexpected {}",
-                        response.status()
-                    );
-                }
-                assert!(Instant::now() < deadline, "report {n} never accepted");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
+            let id = submit_until_accepted(&client, &url, &api_key, &report, n, 300).await;
+            sent.fetch_add(1, Ordering::Relaxed);
+            id
         }));
     }
     let mut ids = Vec::with_capacity(submissions.len());
@@ -256,6 +216,43 @@ async fn stream_through(fault: Fault) {
     let ids = submitter.await.unwrap();
     verify_exactly_once(&mut pipeline, &ids, &format!("fault {fault:?}")).await;
     pipeline.stop().await.unwrap();
+}
+
+/// Submits `report` (the `n`th) until ingest accepts it, through the 429s and 503s and the
+/// connection errors of a fault, for at most `seconds`; its report id.
+async fn submit_until_accepted(
+    client: &reqwest::Client,
+    url: &str,
+    api_key: &str,
+    report: &serde_json::Value,
+    n: impl std::fmt::Display,
+    seconds: u64,
+) -> String {
+    poll_until(
+        &format!("report {n} accepted"),
+        Duration::from_secs(seconds),
+        || async {
+            let response = client
+                .post(url)
+                .bearer_auth(api_key)
+                .json(report)
+                .send()
+                .await
+                .map_err(|error| error.to_string())?;
+            if matches!(response.status().as_u16(), 200 | 202) {
+                let body: serde_json::Value = response.json().await.unwrap();
+                return Ok(body["report_id"].as_str().unwrap().to_owned());
+            }
+            assert!(
+                matches!(response.status().as_u16(), 429 | 503),
+                "unexpected {}",
+                response.status()
+            );
+            Err(response.status().to_string())
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Checks that every report of `ids` was stored and screened once and that its alert reached
