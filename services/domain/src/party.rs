@@ -3,8 +3,6 @@
 //! Cyrillic "о" for a Latin "o", through their Unicode confusable skeletons, UTS #39), its
 //! purchases, and the parties authorities watch.
 
-use unicode_normalization::UnicodeNormalization as _;
-
 /// One purchase of one identified substance, from the order screened or from the buyer's
 /// history on the platform.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,9 +168,7 @@ impl PartyKey {
 /// `acme chemicals`.
 pub fn normalize_name(name: &str) -> String {
     let lower: String = name.chars().flat_map(char::to_lowercase).collect();
-    let folded: String = lower
-        .nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    let folded: String = crate::text::without_accents(&lower)
         .map(|c| if c == '&' { ' ' } else { c })
         .collect();
     // Dotted abbreviations are one word: "b.v." is "bv", "s.a." is "sa".

@@ -1,6 +1,16 @@
-//! Characters no text field of the APIs accepts: control characters (which break logs, CSV
+//! Text as the domain compares and accepts it: accents folded away for comparison, and the
+//! characters no text field of the APIs accepts: control characters (which break logs, CSV
 //! exports and the lines of an authority's case system, and which no order document needs) and
 //! the invisible bidirectional controls that make text read differently than it is stored.
+
+use unicode_normalization::UnicodeNormalization as _;
+
+/// The characters of `text` without their accents (canonical decomposition, combining marks
+/// dropped): "Éphédrine" gives "Ephedrine", "Société" "Societe". Case is kept.
+pub fn without_accents(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+}
 
 /// The first character of `text` that no text field accepts, if any. `line_breaks` lets LF and
 /// CR through, for prose such as an authority's note.
@@ -28,6 +38,12 @@ fn is_bidi_control(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn accents_are_folded_and_case_kept() {
+        let folded: String = super::without_accents("Éphédrine, Société, Ærø, ǅ").collect();
+        assert_eq!(folded, "Ephedrine, Societe, Ærø, ǅ");
+    }
+
     use super::*;
 
     #[test]

@@ -1,7 +1,5 @@
 //! Folding text for comparison, and finding CAS numbers written in it.
 
-use unicode_normalization::UnicodeNormalization as _;
-
 /// Lower case, accents removed, every run of characters other than letters and digits folded
 /// to one space: `(±)-Éphédrine  HCl` becomes `ephedrine hcl`.
 pub fn normalize(text: &str) -> String {
@@ -48,10 +46,7 @@ pub fn normalize(text: &str) -> String {
             }
         }
     } else {
-        for c in text
-            .nfd()
-            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        {
+        for c in domain::text::without_accents(text) {
             push(c, &mut out, &mut pending_space);
         }
     }
