@@ -363,7 +363,7 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         .unwrap();
     let feedback = Feedback {
         alert_id: large_alert.clone(),
-        country: "GB".into(),
+        country: "GB".parse().unwrap(),
         disposition: Disposition::UnderReview,
         note: String::new(),
         author: "hmrc desk 3".into(),

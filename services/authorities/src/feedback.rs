@@ -22,7 +22,7 @@ impl BatchHandler for RecordFeedback {
             let feedback = &record.event;
             let delivered = self
                 .store
-                .authority_alert(&feedback.country, &feedback.alert_id)
+                .authority_alert(feedback.country.as_str(), &feedback.alert_id)
                 .await?;
             if delivered.is_none() {
                 // An authority speaks only of its own alerts.
@@ -45,7 +45,7 @@ impl BatchHandler for RecordFeedback {
                 .store
                 .record_feedback(&FeedbackRecord {
                     alert_id: feedback.alert_id.clone(),
-                    country: feedback.country.clone(),
+                    country: feedback.country.to_string(),
                     disposition: disposition.to_owned(),
                     note: feedback.note.clone(),
                     author: feedback.author.clone(),

@@ -80,6 +80,14 @@ impl CasNumber {
     }
 }
 
+impl std::str::FromStr for CasNumber {
+    type Err = CasError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
 impl fmt::Display for CasNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -35,12 +35,42 @@ impl CountryCode {
         std::str::from_utf8(&self.0).unwrap_or("??")
     }
 
+    /// The codes written one after the other with `separator` between them: `BE, DE`.
+    pub fn join(codes: &[CountryCode], separator: &str) -> String {
+        codes
+            .iter()
+            .map(CountryCode::as_str)
+            .collect::<Vec<_>>()
+            .join(separator)
+    }
+
     /// The English short name, e.g. `Germany`.
     pub fn name(&self) -> &'static str {
         codes::COUNTRIES
             .binary_search_by(|(code, _)| (*code).cmp(self.as_str()))
             .map(|index| codes::COUNTRIES[index].1)
             .unwrap_or("unknown")
+    }
+}
+
+impl std::str::FromStr for CountryCode {
+    type Err = CountryError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
+/// A code equals its text in upper case: `CountryCode` "NL" == "NL".
+impl PartialEq<str> for CountryCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CountryCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

@@ -5,6 +5,8 @@ mod country;
 pub mod party;
 pub mod text;
 mod unit;
+#[cfg(feature = "avro")]
+mod wire;
 
 pub use cas::{CasError, CasNumber};
 pub use country::{CountryCode, CountryError};

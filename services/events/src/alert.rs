@@ -1,4 +1,5 @@
 use apache_avro::AvroSchema;
+use domain::CountryCode;
 use serde::{Deserialize, Serialize};
 
 /// A screened order that concerns national authorities (`schemas/alert.avsc`).
@@ -29,12 +30,12 @@ pub struct Alert {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 #[avro(namespace = "org.precursorwatch.v1")]
 pub struct OrderContext {
-    pub supplier_country: String,
+    pub supplier_country: CountryCode,
     pub customer_id: String,
     pub customer_name: String,
-    pub customer_country: String,
-    pub delivery_country: String,
-    pub transit_countries: Vec<String>,
+    pub customer_country: CountryCode,
+    pub delivery_country: CountryCode,
+    pub transit_countries: Vec<CountryCode>,
 }
 
 /// One substance identified in one order line.
@@ -148,7 +149,7 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 #[avro(namespace = "org.precursorwatch.v1")]
 pub struct AuthorityConcerned {
-    pub country: String,
+    pub country: CountryCode,
     pub roles: Vec<JurisdictionRole>,
 }
 

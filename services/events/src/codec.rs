@@ -276,6 +276,29 @@ mod tests {
     }
 
     #[test]
+    fn a_country_cas_number_or_unit_that_is_none_does_not_decode() {
+        let bytes = encode(&samples::order_report()).unwrap();
+        // Each of these strings is one field's value in the datum (length 2 is zigzag 4).
+        for (valid, invalid) in [
+            (&b"\x04DE"[..], &b"\x04XX"[..]),
+            (&b"\x10108-24-7"[..], &b"\x10108-24-8"[..]),
+            (&b"\x02l"[..], &b"\x02q"[..]),
+        ] {
+            let at = bytes
+                .windows(valid.len())
+                .position(|window| window == valid)
+                .expect("the sample carries the value");
+            let mut altered = bytes.clone();
+            altered[at..at + valid.len()].copy_from_slice(invalid);
+            assert!(
+                decode::<OrderReport>(&altered).is_err(),
+                "{:?} decoded",
+                String::from_utf8_lossy(invalid)
+            );
+        }
+    }
+
+    #[test]
     fn a_message_of_another_type_is_rejected_by_its_header() {
         let bytes = encode(&samples::alert()).unwrap();
         assert!(matches!(

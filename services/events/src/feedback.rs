@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[avro(namespace = "org.precursorwatch.v1")]
 pub struct Feedback {
     pub alert_id: String,
-    pub country: String,
+    pub country: domain::CountryCode,
     pub disposition: Disposition,
     pub note: String,
     pub author: String,

@@ -1,4 +1,5 @@
 use apache_avro::AvroSchema;
+use domain::{CasNumber, CountryCode, Unit};
 use serde::{Deserialize, Serialize};
 
 /// An order report accepted by ingest (`schemas/order_report.avsc`).
@@ -8,14 +9,14 @@ pub struct OrderReport {
     pub report_id: String,
     pub company_id: String,
     pub company_reference: String,
-    pub supplier_country: String,
+    pub supplier_country: CountryCode,
     /// Days since 1970-01-01.
     pub order_date: i32,
     /// Microseconds since the Unix epoch.
     pub submitted_at: i64,
     pub customer: Customer,
     pub delivery: Delivery,
-    pub transit_countries: Vec<String>,
+    pub transit_countries: Vec<CountryCode>,
     pub payment_method: PaymentMethod,
     pub end_use: Option<String>,
     pub lines: Vec<OrderLine>,
@@ -28,7 +29,7 @@ pub struct Customer {
     pub id: String,
     pub name: String,
     pub customer_type: CustomerType,
-    pub country: String,
+    pub country: CountryCode,
     pub registration_number: Option<String>,
 }
 
@@ -53,7 +54,7 @@ pub enum CustomerType {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, AvroSchema)]
 #[avro(namespace = "org.precursorwatch.v1")]
 pub struct Delivery {
-    pub country: String,
+    pub country: CountryCode,
     pub address_type: AddressType,
 }
 
@@ -99,10 +100,10 @@ pub enum PaymentMethod {
 pub struct OrderLine {
     pub line_number: i32,
     pub description: String,
-    pub cas: Option<String>,
+    pub cas: Option<CasNumber>,
     pub hs_code: Option<String>,
     pub quantity: f64,
-    pub unit: String,
+    pub unit: Unit,
     pub concentration_pct: Option<f64>,
     pub packaging: Option<String>,
 }

@@ -42,7 +42,7 @@ pub fn purchases(report: &OrderReport, findings: &[Finding]) -> Vec<Purchase> {
                 .lines
                 .iter()
                 .find(|line| line.line_number == finding.line_number)?;
-            let unit: Unit = line.unit.parse().ok()?;
+            let unit: Unit = line.unit;
             let base = match unit.dimension() {
                 Dimension::Mass => "kg",
                 Dimension::Volume => "l",
@@ -135,12 +135,20 @@ pub fn evaluate(case: &Case<'_>, rules: &RuleSet) -> Vec<IndicatorHit> {
     if !report.transit_countries.is_empty() {
         fire(
             "transit",
-            format!("shipment through {}", report.transit_countries.join(", ")),
+            format!(
+                "shipment through {}",
+                domain::CountryCode::join(&report.transit_countries, ", ")
+            ),
         );
     }
     let risky: Vec<String> = std::iter::once((&report.delivery.country, "destination"))
         .chain(report.transit_countries.iter().map(|c| (c, "transit")))
-        .filter(|(country, _)| rules.risk_countries.contains(country))
+        .filter(|(country, _)| {
+            rules
+                .risk_countries
+                .iter()
+                .any(|risky| **country == risky.as_str())
+        })
         .map(|(country, role)| format!("{country} ({role})"))
         .collect();
     if !risky.is_empty() {
@@ -459,7 +467,7 @@ fn watch_list(case: &Case<'_>, rules: &RuleSet, fire: &mut impl FnMut(&'static s
     for party in case
         .watched
         .iter()
-        .filter(|party| party.country == customer.country)
+        .filter(|party| customer.country == party.country.as_str())
     {
         let listed_registration = party
             .registration_number

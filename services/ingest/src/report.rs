@@ -264,7 +264,7 @@ impl ReportRequest {
                 report_id: envelope.report_id,
                 company_id: envelope.company_id,
                 company_reference: reference.to_owned(),
-                supplier_country: supplier_country.to_string(),
+                supplier_country,
                 order_date,
                 submitted_at: envelope.submitted_at,
                 customer,
@@ -334,7 +334,7 @@ impl ReportRequest {
             id: id?.to_owned(),
             name: name?.to_owned(),
             customer_type: customer_type?,
-            country: country?.to_string(),
+            country: country?,
             registration_number,
         })
     }
@@ -352,12 +352,12 @@ impl ReportRequest {
             Some(AddressType::Unstated),
         );
         Some(Delivery {
-            country: country?.to_string(),
+            country: country?,
             address_type: address_type?,
         })
     }
 
-    fn transit_countries(&self, problems: &mut Problems) -> Vec<String> {
+    fn transit_countries(&self, problems: &mut Problems) -> Vec<CountryCode> {
         if self.transit_countries.len() > MAX_TRANSIT_COUNTRIES {
             problems.add(
                 "transit_countries",
@@ -373,7 +373,7 @@ impl ReportRequest {
         for (index, text) in self.transit_countries.iter().enumerate() {
             let field = format!("transit_countries[{index}]");
             match CountryCode::parse(text) {
-                Ok(code) => countries.push(code.to_string()),
+                Ok(code) => countries.push(code),
                 Err(error) => problems.add(field, "unknown_country", error.to_string()),
             }
         }
@@ -426,7 +426,7 @@ impl ReportRequest {
             let cas = problems
                 .optional(&field("cas"), &line.cas, MAX_ID_CHARS)
                 .and_then(|text| match CasNumber::parse(&text) {
-                    Ok(cas) => Some(cas.to_string()),
+                    Ok(cas) => Some(cas),
                     Err(error) => {
                         problems.add(field("cas"), "invalid_cas", format!("{text:?}: {error}"));
                         None
@@ -518,7 +518,7 @@ impl ReportRequest {
                     cas,
                     hs_code,
                     quantity,
-                    unit: unit.symbol().to_owned(),
+                    unit,
                     concentration_pct,
                     packaging,
                 });
@@ -548,8 +548,11 @@ mod tests {
     fn the_shipped_sample_report_is_valid() {
         let report = valid().parse(envelope()).expect("valid");
         assert_eq!(report.supplier_country, "DE");
-        assert_eq!(report.lines[0].cas.as_deref(), Some("108-24-7"));
-        assert_eq!(report.lines[0].unit, "l");
+        assert_eq!(
+            report.lines[0].cas.as_ref().map(CasNumber::as_str),
+            Some("108-24-7")
+        );
+        assert_eq!(report.lines[0].unit, domain::Unit::Litre);
     }
 
     #[test]

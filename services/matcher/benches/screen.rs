@@ -3,7 +3,7 @@
 //! `cargo bench -p matcher --bench screen`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use matcher::{Engine, LineInput, ReferenceData};
+use matcher::{CasInput, Engine, LineInput, ReferenceData};
 
 /// Order lines as ERP systems send them: most harmless, some controlled, a few misspelled.
 const LINES: &[(&str, Option<&str>, Option<&str>)] = &[
@@ -79,7 +79,7 @@ fn screen(c: &mut Criterion) {
             for (description, cas, hs_code) in LINES {
                 let result = engine.screen_line(LineInput {
                     description,
-                    cas: *cas,
+                    cas: cas.map(CasInput::Text),
                     hs_code: *hs_code,
                 });
                 found += result.identifications.len();

@@ -142,7 +142,7 @@ pub async fn read_batch(
             let customer = &order.report.customer;
             Buyer {
                 keys: PartyKey::of(
-                    &customer.country,
+                    customer.country.as_str(),
                     &customer.name,
                     customer.registration_number.as_deref(),
                 ),

@@ -19,5 +19,6 @@ pub use offline::screen_lines;
 /// The screening library the service runs, re-exported for the service's callers.
 pub use screening::{
     conclude, findings, findings_of, normalize, report_findings, screen_report, Amount, Assessment,
-    CasField, Engine, Identification, LineInput, LineResult, ReferenceData, Screening, Substance,
+    CasField, CasInput, Engine, Identification, LineInput, LineResult, ReferenceData, Screening,
+    Substance,
 };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use screening::findings_of;
 use screening::Amount;
-use screening::{CasField, Engine, LineInput};
+use screening::{CasField, CasInput, Engine, LineInput};
 
 /// One input line.
 #[derive(Debug, Deserialize)]
@@ -95,7 +95,7 @@ pub fn screen_lines(
 fn screen_one(engine: &Engine, line: &InputLine, out: &mut OutputLine) {
     let input = LineInput {
         description: &line.description,
-        cas: line.cas.as_deref(),
+        cas: line.cas.as_deref().map(CasInput::Text),
         hs_code: line.hs_code.as_deref(),
     };
     let result = engine.screen_line(input);
@@ -106,7 +106,7 @@ fn screen_one(engine: &Engine, line: &InputLine, out: &mut OutputLine) {
     };
     let amount = Amount {
         quantity: line.quantity,
-        unit: line.unit.as_deref(),
+        unit: line.unit.as_deref().and_then(|unit| unit.parse().ok()),
         concentration_pct: line.concentration_pct,
     };
     for finding in findings_of(engine, 0, &line.description, result, amount) {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use matcher::{Amount, Engine, LineInput, ReferenceData};
+use matcher::{Amount, CasInput, Engine, LineInput, ReferenceData};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -38,7 +38,7 @@ fn score(engine: &Engine, name: &str, text: &str) -> Score {
         negatives += usize::from(labelled.expected.is_empty());
         let input = LineInput {
             description: &labelled.description,
-            cas: labelled.cas.as_deref(),
+            cas: labelled.cas.as_deref().map(CasInput::Text),
             hs_code: labelled.hs_code.as_deref(),
         };
         // A component out of scope under every regime that lists it, at least one of them by a

@@ -1,5 +1,6 @@
 //! Which national authorities an order concerns, and in which role.
 
+use domain::CountryCode;
 use events::{AuthorityConcerned, JurisdictionRole, OrderContext};
 
 /// The authorities concerned by an order: the supplier site's country (export, or domestic when
@@ -8,30 +9,30 @@ use events::{AuthorityConcerned, JurisdictionRole, OrderContext};
 /// that order.
 pub fn authorities_concerned(order: &OrderContext) -> Vec<AuthorityConcerned> {
     let mut authorities: Vec<AuthorityConcerned> = Vec::new();
-    let mut add = |country: &str, role: JurisdictionRole| match authorities
+    let mut add = |country: CountryCode, role: JurisdictionRole| match authorities
         .iter_mut()
         .find(|authority| authority.country == country)
     {
         Some(authority) if !authority.roles.contains(&role) => authority.roles.push(role),
         Some(_) => {}
         None => authorities.push(AuthorityConcerned {
-            country: country.to_owned(),
+            country,
             roles: vec![role],
         }),
     };
     if order.supplier_country == order.delivery_country {
-        add(&order.supplier_country, JurisdictionRole::Domestic);
+        add(order.supplier_country, JurisdictionRole::Domestic);
     } else {
-        add(&order.supplier_country, JurisdictionRole::Export);
-        add(&order.delivery_country, JurisdictionRole::Import);
+        add(order.supplier_country, JurisdictionRole::Export);
+        add(order.delivery_country, JurisdictionRole::Import);
     }
     for country in &order.transit_countries {
         if *country != order.supplier_country && *country != order.delivery_country {
-            add(country, JurisdictionRole::Transit);
+            add(*country, JurisdictionRole::Transit);
         }
     }
     if order.customer_country != order.delivery_country {
-        add(&order.customer_country, JurisdictionRole::CustomerDomicile);
+        add(order.customer_country, JurisdictionRole::CustomerDomicile);
     }
     authorities
 }
@@ -43,19 +44,19 @@ mod tests {
 
     fn order(supplier: &str, customer: &str, delivery: &str, transit: &[&str]) -> OrderContext {
         OrderContext {
-            supplier_country: supplier.into(),
+            supplier_country: supplier.parse().unwrap(),
             customer_id: "c".into(),
             customer_name: "C".into(),
-            customer_country: customer.into(),
-            delivery_country: delivery.into(),
-            transit_countries: transit.iter().map(|c| c.to_string()).collect(),
+            customer_country: customer.parse().unwrap(),
+            delivery_country: delivery.parse().unwrap(),
+            transit_countries: transit.iter().map(|c| c.parse().unwrap()).collect(),
         }
     }
 
     fn summary(order: &OrderContext) -> Vec<(String, Vec<JurisdictionRole>)> {
         authorities_concerned(order)
             .into_iter()
-            .map(|a| (a.country, a.roles))
+            .map(|a| (a.country.to_string(), a.roles))
             .collect()
     }
 

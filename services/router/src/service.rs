@@ -3,7 +3,6 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use domain::CountryCode;
 use events::{topics, Alert, AuthorityConcerned};
 use indicators::RuleSets;
 use kafka::{BatchHandler, DeadLetterClass, Producer, Record, Rejection, Topics};
@@ -222,25 +221,18 @@ impl RouteAlerts {
             class,
             reason,
         };
-        for authority in authorities {
-            CountryCode::parse(&authority.country)
-                .map_err(|error| reject(DeadLetterClass::Invalid, error.to_string()))?;
-        }
         let mut alert = alert.clone();
         alert.authorities = authorities.to_vec();
         let mut copies = Vec::with_capacity(authorities.len());
         for authority in authorities {
-            let scored = scored_for(&alert, &self.rules, &authority.country)
-                .unwrap_or_else(|| alert.clone());
-            let entry = directory.get(&authority.country);
+            let country = authority.country.as_str();
+            let scored = scored_for(&alert, &self.rules, country).unwrap_or_else(|| alert.clone());
+            let entry = directory.get(country);
             if let Some(reason) = entry.and_then(|entry| refusal(entry, &scored)) {
-                self.metrics
-                    .filtered
-                    .with_label_values(&[authority.country.as_str()])
-                    .inc();
+                self.metrics.filtered.with_label_values(&[country]).inc();
                 tracing::info!(
                     alert_id = alert.alert_id,
-                    country = authority.country,
+                    country,
                     reason,
                     "alert not delivered: the authority's preferences turn it away"
                 );
@@ -249,7 +241,6 @@ impl RouteAlerts {
             let copy = for_roles(&scored, &authority.roles);
             let payload = events::encode(&copy)
                 .map_err(|error| reject(DeadLetterClass::Encode, error.to_string()))?;
-            let country = authority.country.as_str();
             let roles: Vec<&str> = authority.roles.iter().map(|role| role.as_str()).collect();
             let delivery = DeliveryRecord {
                 alert_id: copy.alert_id.clone(),

@@ -66,8 +66,18 @@ pub struct LineResult {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LineInput<'a> {
     pub description: &'a str,
-    pub cas: Option<&'a str>,
+    pub cas: Option<CasInput<'a>>,
     pub hs_code: Option<&'a str>,
+}
+
+/// A line's CAS number as the engine is given it.
+#[derive(Debug, Clone, Copy)]
+pub enum CasInput<'a> {
+    /// Checked already: an order line ingest accepted.
+    Checked(&'a CasNumber),
+    /// As written (a line screened offline, a labelled example): checked here, and reported as
+    /// [`CasField::Invalid`] when it is no CAS number.
+    Text(&'a str),
 }
 
 /// The matching engine over one version of the reference data.
@@ -191,9 +201,11 @@ impl Engine {
     /// strongest evidence first: CAS field, CAS in the text, description, HS/CN code.
     pub fn screen_line(&self, line: LineInput<'_>) -> LineResult {
         let mut found: Vec<Identification> = Vec::new();
-        let cas = match line.cas.map(str::trim).filter(|text| !text.is_empty()) {
+        let cas = match line.cas {
             None => CasField::Absent,
-            Some(text) => match CasNumber::parse(text) {
+            Some(CasInput::Checked(cas)) => CasField::Valid(cas.clone()),
+            Some(CasInput::Text(text)) if text.trim().is_empty() => CasField::Absent,
+            Some(CasInput::Text(text)) => match CasNumber::parse(text.trim()) {
                 Ok(cas) => CasField::Valid(cas),
                 Err(error) => {
                     CasField::Invalid(format!("{text:?} is not a valid CAS number: {error}"))

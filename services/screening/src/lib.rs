@@ -9,7 +9,7 @@ mod reference;
 mod scope;
 mod screen;
 
-pub use engine::{normalize, CasField, Engine, Identification, LineInput, LineResult};
+pub use engine::{normalize, CasField, CasInput, Engine, Identification, LineInput, LineResult};
 pub use reference::{ReferenceData, Substance};
 pub use scope::Amount;
 pub use screen::{

@@ -8,14 +8,14 @@ use crate::reference::Substance;
 
 /// The amount on an order line.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Amount<'a> {
+pub struct Amount {
     pub quantity: Option<f64>,
-    pub unit: Option<&'a str>,
+    pub unit: Option<Unit>,
     pub concentration_pct: Option<f64>,
 }
 
 /// The entry's classifications with `in_scope` and `scope_note` decided for this line.
-pub fn evaluate(substance: &Substance, kind: MatchKind, amount: Amount<'_>) -> Vec<Classification> {
+pub fn evaluate(substance: &Substance, kind: MatchKind, amount: Amount) -> Vec<Classification> {
     substance
         .classifications
         .iter()
@@ -34,7 +34,7 @@ fn decide(
     substance: &Substance,
     base: &Classification,
     kind: MatchKind,
-    amount: Amount<'_>,
+    amount: Amount,
 ) -> (bool, String) {
     let category = base.category.to_ascii_lowercase();
     if category.contains("pending") || category.contains("proposed") {
@@ -94,7 +94,7 @@ fn decide(
 }
 
 /// 21 CFR 1310.12 mixture exemptions and 1310.04 thresholds, on the pure-substance amount.
-fn us_scope(substance: &Substance, amount: Amount<'_>) -> (bool, String) {
+fn us_scope(substance: &Substance, amount: Amount) -> (bool, String) {
     let scope = &substance.scope;
     if let (Some(pct), Some(limit)) = (amount.concentration_pct, scope.us_mixture_exempt_pct) {
         if pct <= limit {
@@ -112,10 +112,7 @@ fn us_scope(substance: &Substance, amount: Amount<'_>) -> (bool, String) {
             "every transaction is regulated, whatever the quantity (21 CFR 1310.04)".into(),
         );
     }
-    let (Some(quantity), Some(unit)) = (
-        amount.quantity,
-        amount.unit.and_then(|unit| unit.parse::<Unit>().ok()),
-    ) else {
+    let (Some(quantity), Some(unit)) = (amount.quantity, amount.unit) else {
         return (
             true,
             "listed chemical; no quantity to compare with the threshold".into(),
@@ -155,7 +152,7 @@ mod tests {
         data.substances.into_iter().find(|s| s.id == id).unwrap()
     }
 
-    fn us(substance: &Substance, kind: MatchKind, amount: Amount<'_>) -> (bool, String) {
+    fn us(substance: &Substance, kind: MatchKind, amount: Amount) -> (bool, String) {
         let all = evaluate(substance, kind, amount);
         let us = all
             .iter()
@@ -169,13 +166,13 @@ mod tests {
         let anhydride = entry("acetic_anhydride");
         let big = Amount {
             quantity: Some(2000.0),
-            unit: Some("kg"),
+            unit: Some(Unit::Kilogram),
             concentration_pct: Some(99.0),
         };
         assert!(us(&anhydride, MatchKind::Name, big).0);
         let small = Amount {
             quantity: Some(200.0),
-            unit: Some("kg"),
+            unit: Some(Unit::Kilogram),
             concentration_pct: None,
         };
         let (in_scope, note) = us(&anhydride, MatchKind::Name, small);
@@ -188,7 +185,7 @@ mod tests {
         let anhydride = entry("acetic_anhydride");
         let dilute = Amount {
             quantity: Some(5000.0),
-            unit: Some("l"),
+            unit: Some(Unit::Litre),
             concentration_pct: Some(10.0),
         };
         let all = evaluate(&anhydride, MatchKind::Name, dilute);
@@ -208,7 +205,7 @@ mod tests {
     fn every_ephedrine_transaction_is_regulated() {
         let tiny = Amount {
             quantity: Some(1.0),
-            unit: Some("g"),
+            unit: Some(Unit::Gram),
             concentration_pct: None,
         };
         assert!(us(&entry("ephedrine"), MatchKind::SaltForm, tiny).0);

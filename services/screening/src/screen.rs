@@ -7,7 +7,7 @@ use events::{
 };
 use indicators::RuleSet;
 
-use crate::engine::{Engine, LineInput, LineResult};
+use crate::engine::{CasInput, Engine, LineInput, LineResult};
 use crate::scope::{self, Amount};
 
 mod concentration;
@@ -28,7 +28,7 @@ pub fn findings(
     engine: &Engine,
     line_number: i32,
     input: LineInput<'_>,
-    amount: Amount<'_>,
+    amount: Amount,
 ) -> Vec<Finding> {
     findings_of(
         engine,
@@ -47,7 +47,7 @@ pub fn findings_of(
     line_number: i32,
     description: &str,
     result: LineResult,
-    amount: Amount<'_>,
+    amount: Amount,
 ) -> Vec<Finding> {
     let tokens = match amount.concentration_pct {
         None => concentration::tokens(description),
@@ -88,12 +88,12 @@ pub fn report_findings(engine: &Engine, report: &OrderReport) -> Vec<Finding> {
         .flat_map(|line| {
             let input = LineInput {
                 description: &line.description,
-                cas: line.cas.as_deref(),
+                cas: line.cas.as_ref().map(CasInput::Checked),
                 hs_code: line.hs_code.as_deref(),
             };
             let amount = Amount {
                 quantity: Some(line.quantity),
-                unit: Some(&line.unit),
+                unit: Some(line.unit),
                 concentration_pct: line.concentration_pct,
             };
             findings(engine, line.line_number, input, amount)
@@ -220,11 +220,11 @@ fn build_alert(
         company_id: report.company_id.clone(),
         company_reference: report.company_reference.clone(),
         order: OrderContext {
-            supplier_country: report.supplier_country.clone(),
+            supplier_country: report.supplier_country,
             customer_id: report.customer.id.clone(),
             customer_name: report.customer.name.clone(),
-            customer_country: report.customer.country.clone(),
-            delivery_country: report.delivery.country.clone(),
+            customer_country: report.customer.country,
+            delivery_country: report.delivery.country,
             transit_countries: report.transit_countries.clone(),
         },
         lines,
@@ -301,18 +301,18 @@ mod tests {
             report_id: "0193a5b0-0000-7000-8000-000000000001".into(),
             company_id: "acme".into(),
             company_reference: "SO-1".into(),
-            supplier_country: "DE".into(),
+            supplier_country: "DE".parse().unwrap(),
             order_date: 20_000,
             submitted_at: 10,
             customer: Customer {
                 id: "C-1".into(),
                 name: "Buyer".into(),
                 customer_type: CustomerType::Company,
-                country: "NL".into(),
+                country: "NL".parse().unwrap(),
                 registration_number: None,
             },
             delivery: Delivery {
-                country: "NL".into(),
+                country: "NL".parse().unwrap(),
                 address_type: AddressType::Business,
             },
             transit_countries: vec![],
@@ -324,10 +324,10 @@ mod tests {
                 .map(|(index, (description, cas))| OrderLine {
                     line_number: index as i32 + 1,
                     description: description.into(),
-                    cas: cas.map(Into::into),
+                    cas: cas.map(|cas| cas.parse().unwrap()),
                     hs_code: None,
                     quantity: 1.0,
-                    unit: "kg".into(),
+                    unit: "kg".parse().unwrap(),
                     concentration_pct: None,
                     packaging: None,
                 })

@@ -88,7 +88,8 @@ fn route(order: &events::OrderContext) -> String {
     let mut route = format!("{} → {}", order.supplier_country, order.delivery_country);
     if !order.transit_countries.is_empty() {
         route.push_str(" via ");
-        route.push_str(&order.transit_countries.join(", "));
+        let transit: Vec<&str> = order.transit_countries.iter().map(|c| c.as_str()).collect();
+        route.push_str(&transit.join(", "));
     }
     route
 }

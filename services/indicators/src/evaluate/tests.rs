@@ -17,18 +17,18 @@ fn report(lines: &[(&str, f64, &str)]) -> OrderReport {
         report_id: "r-now".into(),
         company_id: "supplier-a".into(),
         company_reference: "SO-1".into(),
-        supplier_country: "DE".into(),
+        supplier_country: "DE".parse().unwrap(),
         order_date: 20_000,
         submitted_at: NOW,
         customer: Customer {
             id: "C-1".into(),
             name: "Polder Coatings B.V.".into(),
             customer_type: CustomerType::Company,
-            country: "NL".into(),
+            country: "NL".parse().unwrap(),
             registration_number: Some("NL-KVK-12345678".into()),
         },
         delivery: Delivery {
-            country: "NL".into(),
+            country: "NL".parse().unwrap(),
             address_type: AddressType::Business,
         },
         transit_countries: vec![],
@@ -43,7 +43,7 @@ fn report(lines: &[(&str, f64, &str)]) -> OrderReport {
                 cas: None,
                 hs_code: None,
                 quantity: *quantity,
-                unit: (*unit).into(),
+                unit: (*unit).parse().unwrap(),
                 concentration_pct: None,
                 packaging: None,
             })
@@ -437,8 +437,8 @@ fn payment_and_delivery_indicators() {
 #[test]
 fn routing_indicators() {
     let mut run = anhydride(200.0);
-    run.report.delivery.country = "BE".into();
-    run.report.transit_countries = vec!["FR".into()];
+    run.report.delivery.country = "BE".parse().unwrap();
+    run.report.transit_countries = vec!["FR".parse().unwrap()];
     assert_eq!(run.ids(), vec!["delivery_country_differs", "transit"]);
     assert!(run
         .evidence("delivery_country_differs")

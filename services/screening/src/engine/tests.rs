@@ -13,7 +13,7 @@ fn screen(
     engine
         .screen_line(LineInput {
             description,
-            cas,
+            cas: cas.map(CasInput::Text),
             hs_code,
         })
         .identifications
@@ -46,7 +46,7 @@ fn identifies_by_cas_with_or_without_hyphens() {
 fn a_wrong_check_digit_is_never_an_identification_and_is_reported() {
     let result = engine().screen_line(LineInput {
         description: "Product 4711",
-        cas: Some("108-24-8"),
+        cas: Some(CasInput::Text("108-24-8")),
         hs_code: None,
     });
     assert!(result.identifications.is_empty());
