@@ -595,6 +595,28 @@ impl Pipeline {
         }
     }
 
+    /// A report's status once the matcher's screening came back (no longer `received`),
+    /// waiting at most `within`.
+    pub async fn status_once_screened(
+        &self,
+        client: &reqwest::Client,
+        report_id: &str,
+        within: Duration,
+    ) -> anyhow::Result<serde_json::Value> {
+        poll_until(&format!("report {report_id} screened"), within, || async {
+            let status = self
+                .status(client, report_id)
+                .await
+                .map_err(|error| format!("{error:#}"))?;
+            if status["status"] != "received" {
+                Ok(status)
+            } else {
+                Err(status.to_string())
+            }
+        })
+        .await
+    }
+
     /// A report's status as its company sees it.
     pub async fn status(
         &self,

@@ -85,20 +85,10 @@ async fn a_pipeline_that_cannot_keep_up_refuses_with_503_and_loses_nothing() {
     };
     accepted.push(retried);
     for id in &accepted {
-        poll_until(
-            &format!("report {id} screened"),
-            Duration::from_secs(60),
-            || async {
-                let status = pipeline.status(&client, id).await.unwrap();
-                if status["status"] != "received" {
-                    Ok(())
-                } else {
-                    Err(status.to_string())
-                }
-            },
-        )
-        .await
-        .unwrap();
+        pipeline
+            .status_once_screened(&client, id, Duration::from_secs(60))
+            .await
+            .unwrap();
     }
 
     // A company over its rate is told to wait; the limit is per company.

@@ -437,16 +437,10 @@ async fn two_instances_with_one_member_name_do_not_fence_each_other_for_ever() {
     let client = reqwest::Client::new();
     let report = system_tests::sample_report(&format!("{}-after", pipeline.run));
     let id = pipeline.submit_accepted(&client, &report).await.unwrap();
-    system_tests::poll_until("the report screened", Duration::from_secs(30), || async {
-        let status = pipeline.status(&client, &id).await.unwrap();
-        if status["status"] != "received" {
-            Ok(())
-        } else {
-            Err(status.to_string())
-        }
-    })
-    .await
-    .unwrap();
+    pipeline
+        .status_once_screened(&client, &id, Duration::from_secs(30))
+        .await
+        .unwrap();
     pipeline.stop().await.unwrap();
 }
 

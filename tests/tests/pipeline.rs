@@ -147,14 +147,10 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
         .is_none_or(|alerts| alerts.iter().all(|a| a.report_id != suspicious_id)));
 
     // The harmless report was screened and raised nothing anywhere.
-    let mut status = serde_json::Value::Null;
-    for _ in 0..300 {
-        status = pipeline.status(&client, &harmless_id).await.unwrap();
-        if status["status"] != "received" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let status = pipeline
+        .status_once_screened(&client, &harmless_id, Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(status["status"], "screened");
     let all = alerts.values().flatten();
     assert!(

@@ -20,7 +20,8 @@ fn report(id: &str, reference: &str) -> NewReport {
     }
 }
 
-async fn exercise(store: Store) {
+/// Companies are created once; their keys rotate, and a key is revoked by its own company only.
+async fn keys_rotate_and_are_revoked_by_their_own_company_only(store: &Store) {
     store.create_company("acme", "ACME", "DE", 1).await.unwrap();
     assert!(matches!(
         store.create_company("acme", "ACME", "DE", 2).await,
@@ -66,8 +67,10 @@ async fn exercise(store: Store) {
             .collect::<Vec<_>>(),
         [("k1", Some(3)), ("k2", None)]
     );
+}
 
-    // The audit log keeps entries in order and pages through them.
+/// The audit log keeps its entries in order and pages through them.
+async fn the_audit_log_keeps_order_and_pages(store: &Store) {
     for action in ["company.create", "company.key.issue", "company.key.revoke"] {
         store
             .audit(&store::AuditEntry::new(
@@ -87,7 +90,17 @@ async fn exercise(store: Store) {
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].action, "company.key.issue");
     assert!(all[0].at > 0 && all[0].actor == "cli:test");
+}
 
+/// A report is stored once with its outbox message, leaves the outbox when published, and is
+/// received, screened, then referred as its screening and its deliveries are recorded; another
+/// company sees nothing of it.
+async fn a_report_goes_through_outbox_screening_and_delivery(store: &Store) {
+    store.create_company("acme", "ACME", "DE", 1).await.unwrap();
+    store
+        .create_company("other", "Other", "FR", 1)
+        .await
+        .unwrap();
     // A report is stored with its outbox message; the same reference returns the first receipt.
     let first = store
         .insert_report(&report("r1", "SO-1"), "orders.submitted")
@@ -235,7 +248,6 @@ async fn exercise(store: Store) {
         Status::Referred
     );
     assert!(store.ping().await);
-    parties(&store).await;
 }
 
 fn purchase(report: &str, company: &str, amount: f64, at: i64) -> Purchase {
@@ -252,7 +264,7 @@ fn purchase(report: &str, company: &str, amount: f64, at: i64) -> Purchase {
 }
 
 /// One buyer reported by two suppliers, once with a registration number and once by name only.
-async fn parties(store: &Store) {
+async fn parties_are_recognised_across_spellings_and_suppliers(store: &Store) {
     let with_number = PartyKey::of("NL", "Polder Coatings B.V.", Some("KvK 12345678"));
     let first = store
         .resolve_party(&with_number, "Polder Coatings B.V.", 10)
@@ -374,7 +386,9 @@ fn delivered(country: &str, alert: &str, severity: &str, json: &str, at: i64) ->
 
 /// The operators' console: a feed across authorities, a search, one alert's deliveries and the
 /// volumes per authority.
-async fn overview(store: &Store) {
+async fn the_overview_searches_counts_and_traces(store: &Store) {
+    // The reports it traces.
+    a_report_goes_through_outbox_screening_and_delivery(store).await;
     let alerts = [
         delivered(
             "NL",
@@ -529,7 +543,7 @@ async fn overview(store: &Store) {
         ["BE", "NL"]
     );
 
-    // A report traced by its id or its alert's (the reports of `exercise`): r1 screened with
+    // A report traced by its id or its alert's (the reports above): r1 screened with
     // alert a1 delivered once, r3 not screened yet.
     let traced = store.report_trace("r1").await.unwrap().unwrap();
     assert_eq!(
@@ -575,7 +589,7 @@ async fn overview(store: &Store) {
 
 /// The batch statements the pipeline's stages use: one group of reports, one batch of buyers,
 /// purchases, histories and deliveries.
-async fn batches(store: &Store) {
+async fn batches_are_written_whole_and_idempotently(store: &Store) {
     store
         .create_company("batch", "Batch", "DE", 1)
         .await
@@ -806,14 +820,62 @@ async fn batches(store: &Store) {
     );
 }
 
-#[tokio::test]
-async fn postgres_store_keeps_its_promises() {
+/// A fresh PostgreSQL database, migrated; its url.
+async fn postgres() -> (Store, String) {
     let url = store::testing::fresh_postgres_url().await.unwrap();
     let store = Store::connect(&url, 4).await.unwrap();
     assert_eq!(store.backend(), store::Backend::Postgres);
-    exercise(store.clone()).await;
-    overview(&store).await;
-    batches(&store).await;
+    (store, url)
+}
+
+/// A fresh SQLite file, migrated; the directory holding it lives as long as the guard.
+async fn sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("store.db").display()
+    );
+    let store = Store::connect(&url, 4).await.unwrap();
+    assert_eq!(store.backend(), store::Backend::Sqlite);
+    (store, dir)
+}
+
+/// Each behaviour, tested on a fresh PostgreSQL database and on a fresh SQLite file.
+macro_rules! on_both_backends {
+    ($($behaviour:ident),* $(,)?) => {
+        $(
+            mod $behaviour {
+                #[tokio::test]
+                async fn on_postgres() {
+                    let (store, _url) = super::postgres().await;
+                    super::$behaviour(&store).await;
+                }
+
+                #[tokio::test]
+                async fn on_sqlite() {
+                    let (store, _dir) = super::sqlite().await;
+                    super::$behaviour(&store).await;
+                }
+            }
+        )*
+    };
+}
+
+on_both_backends!(
+    keys_rotate_and_are_revoked_by_their_own_company_only,
+    the_audit_log_keeps_order_and_pages,
+    a_report_goes_through_outbox_screening_and_delivery,
+    parties_are_recognised_across_spellings_and_suppliers,
+    the_overview_searches_counts_and_traces,
+    batches_are_written_whole_and_idempotently,
+);
+
+/// PostgreSQL only (SQLite has one writer): while one instance publishes the outbox, another
+/// finds it taken; and the migrations run again on the next start without harm.
+#[tokio::test]
+async fn on_postgres_one_instance_publishes_the_outbox_at_a_time() {
+    let (store, url) = postgres().await;
+    store.create_company("acme", "ACME", "DE", 1).await.unwrap();
     // While one instance publishes, another finds the outbox taken.
     store
         .insert_report(&report("r9", "SO-9"), "orders.submitted")
@@ -847,20 +909,6 @@ async fn postgres_store_keeps_its_promises() {
     assert_eq!(holder.await.unwrap(), Some(0));
     // Migrations run again on the next start without harm.
     Store::connect(&url, 1).await.unwrap();
-}
-
-#[tokio::test]
-async fn sqlite_store_keeps_its_promises() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("store.db").display()
-    );
-    let store = Store::connect(&url, 4).await.unwrap();
-    assert_eq!(store.backend(), store::Backend::Sqlite);
-    exercise(store.clone()).await;
-    overview(&store).await;
-    batches(&store).await;
 }
 
 #[tokio::test]
