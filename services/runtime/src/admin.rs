@@ -105,7 +105,7 @@ impl AdminServer {
     }
 
     /// Serves until the token is cancelled.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await

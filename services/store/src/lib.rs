@@ -28,6 +28,5 @@ pub use deliveries::DeliveryRecord;
 pub use outbox::{OutboxMessage, PendingMessage};
 pub use overview::{AlertSearch, AuthorityVolume, ReportTrace};
 pub use parties::{Buyer, Party};
-pub use pool_metrics::PoolCollector;
 pub use reports::{Inserted, NewReport, Receipt, ReportStatus, Status};
 pub use screenings::ScreeningRecord;

@@ -7,14 +7,14 @@ use prometheus::{IntGauge, Opts};
 use crate::Store;
 
 /// Exports `db_connections_open` and `db_connections_idle` of a store's pool.
-pub struct PoolCollector {
+struct PoolCollector {
     store: Store,
     open: IntGauge,
     idle: IntGauge,
 }
 
 impl PoolCollector {
-    pub fn new(store: Store) -> prometheus::Result<Self> {
+    fn new(store: Store) -> prometheus::Result<Self> {
         Ok(Self {
             store,
             open: IntGauge::with_opts(Opts::new(

@@ -88,8 +88,7 @@ fn route(order: &events::OrderContext) -> String {
     let mut route = format!("{} → {}", order.supplier_country, order.delivery_country);
     if !order.transit_countries.is_empty() {
         route.push_str(" via ");
-        let transit: Vec<&str> = order.transit_countries.iter().map(|c| c.as_str()).collect();
-        route.push_str(&transit.join(", "));
+        route.push_str(&domain::CountryCode::join(&order.transit_countries, ", "));
     }
     route
 }
