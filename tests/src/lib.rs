@@ -188,11 +188,15 @@ impl Pipeline {
         Ok((killed, std::time::Instant::now()))
     }
 
-    /// The members of consumer group `group` that hold partitions, as the broker sees them,
+    /// The members of the pipeline's consumer group `group` (such as `matcher`) that hold
+    /// partitions, as the broker sees them,
     /// once the group is stable (an empty list while it rebalances).
     pub async fn group_members(&self, group: &str) -> anyhow::Result<Vec<String>> {
         use rdkafka::consumer::{BaseConsumer, Consumer as _};
-        let (brokers, group) = (self.brokers.clone(), group.to_owned());
+        let (brokers, group) = (
+            self.brokers.clone(),
+            self.namespace.apply(group).into_owned(),
+        );
         tokio::task::spawn_blocking(move || {
             let client: BaseConsumer = rdkafka::ClientConfig::new()
                 .set("bootstrap.servers", &brokers)
@@ -396,10 +400,6 @@ impl Pipeline {
     }
 }
 
-/// The services' topics and consumer groups are fixed names, so pipelines on the shared broker
-/// take turns.
-static SHARED_BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// The services running as processes over one Kafka and one database.
 pub struct Pipeline {
     pub run: String,
@@ -410,18 +410,20 @@ pub struct Pipeline {
     pub admin_token: String,
     pub database_url: String,
     pub brokers: String,
+    /// The prefix of the pipeline's topics and consumer groups on the shared broker: pipelines
+    /// of tests running side by side never see each other's messages.
+    pub namespace: kafka::Namespace,
     pub api_key: String,
     pub services: Vec<Service>,
     pub log_dir: PathBuf,
-    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Pipeline {
-    /// Creates a fresh database and a company, starts ingest, matcher, router and authorities, and
-    /// waits until each is ready.
+    /// Creates a fresh database and a company, starts ingest, matcher, router and authorities in
+    /// a namespace of their own on the shared broker, and waits until each is ready.
     pub async fn start() -> anyhow::Result<Self> {
-        let turn = SHARED_BROKER.lock().await;
         let run = format!("run-{}", uuid::Uuid::new_v4().simple());
+        let namespace = kafka::Namespace::new(format!("{run}."))?;
         let database_url = store::testing::fresh_postgres_url().await?;
         let brokers = kafka_brokers();
         let log_dir = log_dir(&run)?;
@@ -437,10 +439,10 @@ impl Pipeline {
             authority_url: format!("http://{authority_http}"),
             database_url,
             brokers,
+            namespace,
             api_key,
             services: Vec::new(),
             log_dir,
-            _turn: turn,
         };
         pipeline
             .spawn("ingest", &["serve", "--http-addr", &http.to_string()])
@@ -483,9 +485,9 @@ impl Pipeline {
             .args(args)
             .env("PW_DATABASE_URL", &self.database_url)
             .env("PW_KAFKA_BROKERS", &self.brokers)
+            .env("PW_KAFKA_NAMESPACE", self.namespace.prefix())
             // A static member of its service's group, as in the Kubernetes manifests: the
-            // instance restarted after a crash, or the next test's, takes the partitions back
-            // at once.
+            // instance restarted after a crash takes the partitions back at once.
             .env("PW_KAFKA_INSTANCE_ID", name)
             .env("PW_ADMIN_ADDR", admin.to_string())
             .env("PW_SHUTDOWN_GRACE_SECONDS", "10")
@@ -633,11 +635,27 @@ impl Pipeline {
             .await?)
     }
 
+    /// The broker's name of the pipeline's topic `name` (such as `orders.submitted`), for
+    /// producing to it or reading it with a plain Kafka client.
+    pub fn topic(&self, name: &str) -> String {
+        self.namespace.apply(name).into_owned()
+    }
+
+    /// Kafka settings of the pipeline's services: the shared broker, the pipeline's namespace.
+    pub fn kafka_args(&self) -> kafka::KafkaArgs {
+        kafka::KafkaArgs::new(self.brokers.clone()).in_namespace(self.namespace.clone())
+    }
+
+    /// A plain Kafka consumer of the pipeline's topics `topics` (such as `alerts.NL`), as an
+    /// authority would run it; alerts come back under the topics' names as given.
+    pub fn alert_reader(&self, topics: &[&str]) -> anyhow::Result<AlertReader> {
+        AlertReader::in_namespace(&self.brokers, self.namespace.clone(), topics)
+    }
+
     /// Waits, at most `within`, until the running consumer services have committed every
-    /// message on their input topics. Consumer groups have fixed names, so what one test leaves
-    /// on a topic would be taken up by the next test's services, into its database.
+    /// message on their input topics, so a test's last alerts are out before its services stop.
     pub async fn drain(&self, within: Duration) -> anyhow::Result<()> {
-        let args = kafka::KafkaArgs::new(self.brokers.clone());
+        let args = self.kafka_args();
         let deadline = Instant::now() + within;
         for (group, topic) in [
             ("matcher", "orders.submitted"),
@@ -667,10 +685,11 @@ impl Pipeline {
     }
 
     /// Lets the consumer services finish what is on their topics (see [`Pipeline::drain`]),
-    /// then stops every service with SIGTERM; fails when one did not exit cleanly.
+    /// then stops every service with SIGTERM and deletes the pipeline's topics; fails when a
+    /// service did not exit cleanly.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Err(error) = self.drain(Duration::from_secs(60)).await {
-            // Stop anyway; the next test's services take up the rest.
+            // Stop anyway: the topics go with the pipeline.
             eprintln!("pipeline {}: {error:#}", self.run);
         }
         let mut unclean = Vec::new();
@@ -680,14 +699,51 @@ impl Pipeline {
                 unclean.push(name);
             }
         }
+        // What a single broker keeps of every topic it holds slows its restarts down: a suite
+        // leaves none of its pipelines' topics behind.
+        let deleted = delete_topics(&self.brokers, &self.namespace).await;
         if !unclean.is_empty() {
             bail!(
                 "{unclean:?} did not shut down cleanly; see {}",
                 self.log_dir.display()
             );
         }
-        Ok(())
+        deleted
     }
+}
+
+/// Deletes every topic in `namespace` (which must not be empty) on `brokers`.
+pub async fn delete_topics(brokers: &str, namespace: &kafka::Namespace) -> anyhow::Result<()> {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::client::DefaultClientContext;
+    anyhow::ensure!(
+        !namespace.prefix().is_empty(),
+        "refusing to delete the topics of the empty namespace"
+    );
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let metadata = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))?;
+    let names: Vec<&str> = metadata
+        .topics()
+        .iter()
+        .map(|topic| topic.name())
+        .filter(|name| name.starts_with(namespace.prefix()))
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    for result in admin.delete_topics(&names, &options).await? {
+        if let Err((name, code)) = result {
+            if code != RDKafkaErrorCode::UnknownTopicOrPartition {
+                bail!("cannot delete topic {name}: {code}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Loads the console's sign-in form as a browser would: the anti-forgery cookie it sets
@@ -768,11 +824,23 @@ pub async fn console_page(
 /// A plain Kafka consumer of authority topics, as an authority would run it.
 pub struct AlertReader {
     consumer: StreamConsumer,
+    /// Taken off the topics' names in what it returns.
+    namespace: kafka::Namespace,
 }
 
 impl AlertReader {
     /// Reads the given topics from the beginning in a group of its own.
     pub fn new(brokers: &str, topics: &[&str]) -> anyhow::Result<Self> {
+        Self::in_namespace(brokers, kafka::Namespace::default(), topics)
+    }
+
+    /// Reads the given topics of `namespace` from the beginning in a group of its own; returns
+    /// alerts under the topics' names without the namespace.
+    pub fn in_namespace(
+        brokers: &str,
+        namespace: kafka::Namespace,
+        topics: &[&str],
+    ) -> anyhow::Result<Self> {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", brokers)
             .set("group.id", format!("system-test-{}", uuid::Uuid::new_v4()))
@@ -780,8 +848,15 @@ impl AlertReader {
             .set("enable.auto.commit", "false")
             .set("topic.metadata.refresh.interval.ms", "500")
             .create()?;
-        consumer.subscribe(topics)?;
-        Ok(Self { consumer })
+        let topics: Vec<String> = topics
+            .iter()
+            .map(|topic| namespace.apply(topic).into_owned())
+            .collect();
+        consumer.subscribe(&topics.iter().map(String::as_str).collect::<Vec<_>>())?;
+        Ok(Self {
+            consumer,
+            namespace,
+        })
     }
 
     /// Reads until `done` says enough or `within` passes; returns the alerts by topic.
@@ -814,7 +889,7 @@ impl AlertReader {
                 continue;
             }
             let alert: Alert = events::decode(message.payload().unwrap_or_default())?;
-            seen.entry(message.topic().to_owned())
+            seen.entry(self.namespace.strip(message.topic()).to_owned())
                 .or_default()
                 .push(alert);
         }

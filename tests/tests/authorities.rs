@@ -12,7 +12,7 @@ use events::{Alert, Disposition, Feedback, JurisdictionRole};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::json;
-use system_tests::{poll_until, sample_report, AlertReader, Pipeline};
+use system_tests::{poll_until, sample_report, Pipeline};
 
 async fn get(
     client: &reqwest::Client,
@@ -176,11 +176,9 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
         .await
         .unwrap();
 
-    let reader = AlertReader::new(
-        &pipeline.brokers,
-        &["alerts.DE", "alerts.NL", "alerts.BE", "alerts.GB"],
-    )
-    .unwrap();
+    let reader = pipeline
+        .alert_reader(&["alerts.DE", "alerts.NL", "alerts.BE", "alerts.GB"])
+        .unwrap();
     let seen = reader
         .read_until(Duration::from_secs(90), |seen| {
             let has = |topic: &str, id: &str| {
@@ -372,7 +370,7 @@ async fn authorities_receive_their_own_alerts_and_nothing_else() {
     let payload = events::encode(&feedback).unwrap();
     producer
         .send(
-            FutureRecord::to("alerts.feedback")
+            FutureRecord::to(&pipeline.topic("alerts.feedback"))
                 .key(large_alert.as_bytes())
                 .payload(&payload),
             Duration::from_secs(10),

@@ -405,7 +405,7 @@ async fn operators_and_authorities_use_the_console_in_a_real_browser() {
         .unwrap();
     let delivered = producer
         .send(
-            FutureRecord::to("orders.submitted")
+            FutureRecord::to(&pipeline.topic("orders.submitted"))
                 .key("console-test")
                 .payload(garbage.as_bytes()),
             Duration::from_secs(10),

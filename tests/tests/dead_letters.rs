@@ -10,7 +10,7 @@ use rdkafka::consumer::{Consumer as _, StreamConsumer};
 use rdkafka::message::Headers as _;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message as _;
-use system_tests::{sample_report, AlertReader, Pipeline};
+use system_tests::{sample_report, Pipeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undecodable_reports_are_dead_lettered_without_blocking_the_partition() {
@@ -24,7 +24,7 @@ async fn undecodable_reports_are_dead_lettered_without_blocking_the_partition() 
     let key = b"acme-chemicals/C-4471";
     producer
         .send(
-            FutureRecord::to("orders.submitted")
+            FutureRecord::to(&pipeline.topic("orders.submitted"))
                 .key(&key[..])
                 .payload(&garbage),
             Duration::from_secs(10),
@@ -53,7 +53,8 @@ async fn undecodable_reports_are_dead_lettered_without_blocking_the_partition() 
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
-    dlq.subscribe(&["orders.submitted.dlq"]).unwrap();
+    dlq.subscribe(&[&pipeline.topic("orders.submitted.dlq")])
+        .unwrap();
     let dead = tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             let message = dlq.recv().await.unwrap();
@@ -86,11 +87,16 @@ async fn undecodable_reports_are_dead_lettered_without_blocking_the_partition() 
         "{}",
         record.error_message
     );
-    assert_eq!(topic_header.as_deref(), Some("orders.submitted"));
+    // Kafka Connect's header names the topic as the cluster does: the pipeline's namespace and
+    // all.
+    assert_eq!(
+        topic_header.as_deref(),
+        Some(pipeline.topic("orders.submitted").as_str())
+    );
     assert_eq!(class_header.as_deref(), Some("decode"));
 
     // The report behind the garbage still reaches its authority.
-    let reader = AlertReader::new(&pipeline.brokers, &["alerts.NL"]).unwrap();
+    let reader = pipeline.alert_reader(&["alerts.NL"]).unwrap();
     let alerts = reader
         .read_until(Duration::from_secs(60), |seen| {
             seen.values()

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use system_tests::{poll_until, sample_report, AlertReader, Pipeline};
+use system_tests::{poll_until, sample_report, Pipeline};
 use tokio::process::Command;
 
 /// Reports submitted per case, at about 20 a second.
@@ -22,6 +22,10 @@ const REPORTS: usize = 60;
 const TOPICS: [&str; 3] = ["alerts.DE", "alerts.NL", "alerts.BE"];
 /// The script that starts the test broker.
 const KAFKA_SH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/kafka.sh");
+
+/// The faults hit what every test shares (the broker, the database) and time how soon a
+/// restarted service takes over: one case at a time, though each pipeline has its own topics.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// What is injected half-way through the stream.
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +186,7 @@ async fn inject(pipeline: &mut Pipeline, fault: Fault) -> Option<Takeover> {
 
 /// Streams reports, injects `fault` half-way, and checks the outcome.
 async fn stream_through(fault: Fault) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut pipeline = Pipeline::start().await.expect("pipeline starts");
     let sent = Arc::new(AtomicUsize::new(0));
     let submitter = tokio::spawn(submit_all(
@@ -267,7 +272,7 @@ async fn verify_exactly_once(pipeline: &mut Pipeline, ids: &[String], what: &str
     let expected = ids.len();
 
     // Every alert on each authority topic exactly once.
-    let reader = AlertReader::new(&pipeline.brokers, &TOPICS).unwrap();
+    let reader = pipeline.alert_reader(&TOPICS).unwrap();
     // Kept up to date as alerts arrive: what each topic still lacks, and how many of its alerts
     // were looked at (thousands arrive under load).
     let mut missing: HashMap<&str, HashSet<&str>> = TOPICS
@@ -369,6 +374,7 @@ async fn matcher_killed_mid_stream() {
 async fn matcher_killed_under_load() {
     const RATE: u32 = 1_000;
     const SECONDS: u32 = 5;
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut pipeline = Pipeline::start().await.expect("pipeline starts");
     let sent = Arc::new(AtomicUsize::new(0));
     let submitter = tokio::spawn(submit_at_rate(
@@ -405,6 +411,7 @@ async fn matcher_killed_under_load() {
 /// and the other goes on screening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_with_one_member_name_do_not_fence_each_other_for_ever() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let mut pipeline = Pipeline::start().await.expect("pipeline starts");
     // The pipeline names each service's member after the service: a second matcher is "matcher"
     // too.

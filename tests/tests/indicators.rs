@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use system_tests::{create_company, poll_until, AlertReader, Pipeline};
+use system_tests::{create_company, poll_until, Pipeline};
 
 /// 3 kg of benzaldehyde (US List I, threshold 4 kg, listed nowhere else): in scope nowhere by
 /// itself. The buyer is written differently by each supplier.
@@ -129,7 +129,7 @@ async fn a_purchase_split_across_two_suppliers_raises_an_alert_neither_raises_al
     let status = wait_for_status(&client, &pipeline, &second_key, &second, "referred").await;
     assert_eq!(status, "referred", "together the two orders are split");
 
-    let reader = AlertReader::new(&pipeline.brokers, &["alerts.DE", "alerts.NL"]).unwrap();
+    let reader = pipeline.alert_reader(&["alerts.DE", "alerts.NL"]).unwrap();
     let alerts = reader
         .read_until(Duration::from_secs(60), |seen| {
             ["alerts.DE", "alerts.NL"].iter().all(|topic| {
@@ -239,7 +239,7 @@ async fn a_new_buyers_bulk_order_is_more_than_the_substances_normal_lot() {
     let id = submit(&client, &pipeline, &pipeline.api_key, &report).await;
     let status = wait_for_status(&client, &pipeline, &pipeline.api_key, &id, "referred").await;
     assert_eq!(status, "referred");
-    let reader = AlertReader::new(&pipeline.brokers, &["alerts.NL"]).unwrap();
+    let reader = pipeline.alert_reader(&["alerts.NL"]).unwrap();
     let alert = reader
         .alert_of("alerts.NL", &id, Duration::from_secs(60))
         .await

@@ -9,9 +9,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use sqlx::Connection as _;
 use sqlx::Row as _;
-use system_tests::{
-    create_company, printed_api_key, run_cli, sample_report, AlertReader, Pipeline,
-};
+use system_tests::{create_company, printed_api_key, run_cli, sample_report, Pipeline};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_flow_from_ingest_to_the_authorities_concerned() {
@@ -95,11 +93,9 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
     assert_eq!(response.status(), 413);
 
     // Each authority concerned receives the alert: DE (export), NL (import), BE (transit).
-    let reader = AlertReader::new(
-        &pipeline.brokers,
-        &["alerts.DE", "alerts.NL", "alerts.BE", "alerts.GB"],
-    )
-    .unwrap();
+    let reader = pipeline
+        .alert_reader(&["alerts.DE", "alerts.NL", "alerts.BE", "alerts.GB"])
+        .unwrap();
     let alerts = reader
         .read_until(Duration::from_secs(90), |seen| {
             ["alerts.DE", "alerts.NL", "alerts.BE"].iter().all(|topic| {
@@ -235,7 +231,7 @@ async fn reports_flow_from_ingest_to_the_authorities_concerned() {
     for _ in 0..2 {
         producer
             .send(
-                FutureRecord::to("alerts.detected")
+                FutureRecord::to(&pipeline.topic("alerts.detected"))
                     .key("acme-chemicals/C-4471")
                     .payload(&payload),
                 Duration::from_secs(10),

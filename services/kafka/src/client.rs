@@ -8,7 +8,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{ConsumerContext, Rebalance, StreamConsumer};
 
-use crate::ConsumerMetrics;
+use crate::{ConsumerMetrics, Namespace};
 
 /// A static member's session (`session.timeout.ms`), long enough to ride out a broker's
 /// restart; an instance that stops for good holds its partitions this long.
@@ -51,6 +51,15 @@ pub struct KafkaArgs {
     /// crashed one's session (6 s) runs out. Unset, membership is dynamic.
     #[arg(long = "kafka-instance-id", env = "PW_KAFKA_INSTANCE_ID")]
     pub instance_id: Option<String>,
+    /// A prefix to every topic and consumer group name, such as `staging.`, so several
+    /// deployments share one cluster (and its access control by prefix); the same for every
+    /// service of a deployment. Empty, names are as the README lists them.
+    #[arg(
+        long = "kafka-namespace",
+        env = "PW_KAFKA_NAMESPACE",
+        default_value = ""
+    )]
+    pub namespace: Namespace,
 }
 
 /// A `key=value` option; the value may be a credential (`sasl.password`), so it is never shown.
@@ -71,7 +80,14 @@ impl KafkaArgs {
             topic_replication: 1,
             create_topics: true,
             instance_id: None,
+            namespace: Namespace::default(),
         }
+    }
+
+    /// The same settings in `namespace`.
+    pub fn in_namespace(mut self, namespace: Namespace) -> Self {
+        self.namespace = namespace;
+        self
     }
 
     /// Creates the named topics with the configured layout where they do not exist.
@@ -146,7 +162,8 @@ impl KafkaArgs {
             // replacing the consumer, but only after a stall.
             config.set("session.timeout.ms", STATIC_SESSION_TIMEOUT_MS);
         }
-        self.create_consumer(config, topics, PwContext::measured(metrics))
+        let context = PwContext::measured(metrics, self.namespace.clone());
+        self.create_consumer(config, topics, context)
     }
 
     fn consumer_in(
@@ -159,6 +176,7 @@ impl KafkaArgs {
     }
 
     fn consumer_config(&self, group_id: &str) -> ClientConfig {
+        let group_id = self.namespace.apply(group_id);
         self.client_config(
             &[
                 ("auto.commit.interval.ms", "1000"),
@@ -174,7 +192,7 @@ impl KafkaArgs {
                 ("queued.max.messages.kbytes", "16384"),
             ],
             &[
-                ("group.id", group_id),
+                ("group.id", &group_id),
                 ("enable.auto.commit", "true"),
                 ("enable.auto.offset.store", "false"),
                 ("enable.partition.eof", "false"),
@@ -195,7 +213,12 @@ impl KafkaArgs {
                     self.brokers
                 )
             })?;
-        rdkafka::consumer::Consumer::subscribe(&consumer, topics)
+        let topics: Vec<_> = topics
+            .iter()
+            .map(|topic| self.namespace.apply(topic))
+            .collect();
+        let topics: Vec<&str> = topics.iter().map(AsRef::as_ref).collect();
+        rdkafka::consumer::Consumer::subscribe(&consumer, &topics)
             .with_context(|| format!("cannot subscribe to {topics:?}"))?;
         Ok(consumer)
     }
@@ -207,15 +230,18 @@ impl KafkaArgs {
 pub struct PwContext {
     lag: Option<IntGaugeVec>,
     assigned: Option<IntGauge>,
+    /// Taken off the topics' names in the metrics' labels.
+    namespace: Namespace,
 }
 
 impl PwContext {
-    /// A context that sets `lag{topic, partition}` from each statistics report and counts the
-    /// partitions assigned.
-    pub fn measured(metrics: &ConsumerMetrics) -> Self {
+    /// A context that sets `lag{topic, partition}` from each statistics report (the topic as
+    /// the services name it, without `namespace`) and counts the partitions assigned.
+    pub fn measured(metrics: &ConsumerMetrics, namespace: Namespace) -> Self {
         Self {
             lag: Some(metrics.lag.clone()),
             assigned: Some(metrics.assigned_partitions.clone()),
+            namespace,
         }
     }
 }
@@ -247,7 +273,7 @@ impl ClientContext for PwContext {
             for (partition, stats) in &stats.partitions {
                 // -1 is librdkafka's internal partition; a negative lag is unknown yet.
                 if *partition >= 0 && stats.consumer_lag >= 0 {
-                    lag.with_label_values(&[topic.as_str(), &partition.to_string()])
+                    lag.with_label_values(&[self.namespace.strip(topic), &partition.to_string()])
                         .set(stats.consumer_lag);
                 }
             }

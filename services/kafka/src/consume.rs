@@ -69,7 +69,7 @@ impl<E> Record<E> {
         self.message.offset()
     }
 
-    /// The message's topic.
+    /// The message's topic, as the cluster names it (with the namespace).
     pub fn topic(&self) -> &str {
         self.message.topic()
     }
@@ -409,7 +409,7 @@ async fn work<H: BatchHandler>(
         spine
             .metrics
             .processed
-            .with_label_values(&[topic.as_str()])
+            .with_label_values(&[spine.producer.namespace().strip(&topic)])
             .inc_by(count as u64);
         if state.queued.load(Ordering::Acquire) <= QUEUED_BATCHES * spine.max_batch / 2
             && state
@@ -442,7 +442,11 @@ async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool 
             Ok(rejected) => break rejected,
             Err(error) => {
                 let topic = records[0].topic().to_owned();
-                spine.metrics.retries.with_label_values(&[&topic]).inc();
+                spine
+                    .metrics
+                    .retries
+                    .with_label_values(&[spine.producer.namespace().strip(&topic)])
+                    .inc();
                 tracing::warn!(
                     topic,
                     partition = records[0].message.partition(),
@@ -497,7 +501,10 @@ async fn dead_letter_all<H>(
                 Ok(()) => spine
                     .metrics
                     .dead_lettered
-                    .with_label_values(&[message.topic(), class.as_str()])
+                    .with_label_values(&[
+                        spine.producer.namespace().strip(message.topic()),
+                        class.as_str(),
+                    ])
                     .inc(),
                 Err(error) => {
                     tracing::warn!(
@@ -549,8 +556,11 @@ async fn dead_letter(
     } else {
         reason.to_owned()
     };
+    // The record names the topic as the services do; Kafka Connect's header, as the cluster
+    // does (with the namespace), for the tools that read it.
+    let topic = producer.namespace().strip(message.topic());
     let record = events::DeadLetter {
-        topic: message.topic().to_owned(),
+        topic: topic.to_owned(),
         partition: message.partition(),
         offset: message.offset(),
         key: message.key().map(|key| events::Bytes(key.to_vec())),
@@ -589,7 +599,7 @@ async fn dead_letter(
             key: "__connect.errors.service",
             value: Some(service),
         });
-    let topic = events::topics::dead_letter(message.topic());
+    let topic = events::topics::dead_letter(topic);
     producer
         .send(
             &topic,

@@ -16,15 +16,19 @@ pub struct GroupLag {
 }
 
 impl GroupLag {
-    /// A probe of `group` on `topic`. It never subscribes, so it never takes part in the group.
+    /// A probe of `group` on `topic` (both in the settings' namespace). It never subscribes, so it never takes part in the group.
     pub fn new(args: &KafkaArgs, group: &str, topic: &str) -> anyhow::Result<Self> {
+        let group = args.namespace.apply(group);
         let consumer = args
-            .client_config(&[], &[("group.id", group), ("enable.auto.commit", "false")])
+            .client_config(
+                &[],
+                &[("group.id", &group), ("enable.auto.commit", "false")],
+            )
             .create()
             .context("cannot create the kafka client that measures consumer lag")?;
         Ok(Self {
             consumer,
-            topic: topic.to_owned(),
+            topic: args.namespace.apply(topic).into_owned(),
         })
     }
 

@@ -1,12 +1,14 @@
 //! The one crate that talks to Kafka: client configuration, producers that wait for the broker's
 //! acknowledgement, consumers that store an offset only after the work is durable, dead letters,
-//! topic provisioning and the in-process mock broker of the embedded mode.
+//! topic provisioning, the deployment's namespace of topic and group names and the in-process
+//! mock broker of the embedded mode.
 
 mod client;
 mod consume;
 mod embedded;
 mod lag;
 mod metrics;
+mod namespace;
 mod produce;
 mod stage;
 mod tail;
@@ -19,6 +21,7 @@ pub use consume::{
 pub use embedded::EmbeddedBroker;
 pub use lag::GroupLag;
 pub use metrics::ConsumerMetrics;
+pub use namespace::{Namespace, NamespaceError};
 pub use produce::{Delivered, Producer};
 pub use stage::Stage;
 pub use tail::{Tail, TailRecord};

@@ -8,7 +8,7 @@ use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
 use rdkafka::util::Timeout;
 
-use crate::{KafkaArgs, PwContext};
+use crate::{KafkaArgs, Namespace, PwContext};
 
 /// Where a message landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,7 @@ pub struct Delivered {
 #[derive(Clone)]
 pub struct Producer {
     inner: FutureProducer<PwContext>,
+    namespace: Namespace,
 }
 
 impl Producer {
@@ -39,10 +40,19 @@ impl Producer {
                     args.brokers
                 )
             })?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner,
+            namespace: args.namespace.clone(),
+        })
     }
 
-    /// Sends one message and waits until the broker has acknowledged it.
+    /// The namespace of the topics it sends to.
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.namespace
+    }
+
+    /// Sends one message to `topic` (in the producer's namespace) and waits until the broker has
+    /// acknowledged it.
     ///
     /// A full local queue makes the caller wait: that is the back-pressure.
     pub async fn send(
@@ -52,7 +62,8 @@ impl Producer {
         payload: &[u8],
         headers: Option<OwnedHeaders>,
     ) -> Result<Delivered, KafkaError> {
-        let mut record = FutureRecord::to(topic).key(key).payload(payload);
+        let topic = self.namespace.apply(topic);
+        let mut record = FutureRecord::to(&topic).key(key).payload(payload);
         if let Some(headers) = headers {
             record = record.headers(headers);
         }

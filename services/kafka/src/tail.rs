@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::{Message as _, Offset, TopicPartitionList};
 
-use crate::KafkaArgs;
+use crate::{KafkaArgs, Namespace};
 
 /// One message read by a [`Tail`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,23 +24,26 @@ pub struct TailRecord {
 /// Follows topics from their last few messages on. Blocking: run it on a thread of its own.
 pub struct Tail {
     consumer: BaseConsumer,
+    namespace: Namespace,
 }
 
 impl Tail {
     /// Positions a reader `last` messages before the end of every partition of `topics` (or at
-    /// the start of a shorter partition). Fails when a topic does not exist.
+    /// the start of a shorter partition), in the settings' namespace; records name their topic
+    /// without it. Fails when a topic does not exist.
     pub fn open(
         args: &KafkaArgs,
         topics: &[&str],
         last: i64,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
+        let group = args.namespace.apply("precursor-watch-tail");
         let consumer: BaseConsumer = args
             .client_config(
                 &[],
                 &[
                     // Needed by librdkafka for a consumer; the reader never joins the group.
-                    ("group.id", "precursor-watch-tail"),
+                    ("group.id", &group),
                     ("enable.auto.commit", "false"),
                     ("enable.auto.offset.store", "false"),
                 ],
@@ -49,6 +52,8 @@ impl Tail {
             .context("cannot create the kafka client that follows topics")?;
         let mut assignment = TopicPartitionList::new();
         for topic in topics {
+            let topic = args.namespace.apply(topic);
+            let topic = topic.as_ref();
             let metadata = consumer
                 .fetch_metadata(Some(topic), timeout)
                 .with_context(|| format!("cannot read the metadata of {topic}"))?;
@@ -75,7 +80,10 @@ impl Tail {
         consumer
             .assign(&assignment)
             .context("cannot assign the partitions to follow")?;
-        Ok(Self { consumer })
+        Ok(Self {
+            consumer,
+            namespace: args.namespace.clone(),
+        })
     }
 
     /// The next message, waiting at most `timeout`; `None` when none came.
@@ -85,7 +93,7 @@ impl Tail {
             Err(error) => return Some(Err(error.into())),
         };
         Some(Ok(TailRecord {
-            topic: message.topic().to_owned(),
+            topic: self.namespace.strip(message.topic()).to_owned(),
             partition: message.partition(),
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),

@@ -33,7 +33,8 @@ impl TopicSpec {
     }
 }
 
-/// Creates the topics that do not exist yet; existing ones are left as they are.
+/// Creates the topics that do not exist yet, in the settings' namespace; existing ones are left
+/// as they are.
 pub async fn ensure_topics(args: &KafkaArgs, topics: &[TopicSpec]) -> anyhow::Result<()> {
     if topics.is_empty() {
         return Ok(());
@@ -52,11 +53,16 @@ async fn create(
     args: &KafkaArgs,
     topics: &[TopicSpec],
 ) -> anyhow::Result<()> {
+    let names: Vec<_> = topics
+        .iter()
+        .map(|spec| args.namespace.apply(&spec.name))
+        .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|spec| {
+        .zip(&names)
+        .map(|(spec, name)| {
             NewTopic::new(
-                &spec.name,
+                name,
                 spec.partitions,
                 TopicReplication::Fixed(spec.replication),
             )
@@ -94,11 +100,12 @@ pub struct Topics {
 impl Topics {
     /// Connects the clients.
     pub fn new(args: &KafkaArgs) -> anyhow::Result<Arc<Self>> {
+        let group = args.namespace.apply("precursor-watch-delivery-check");
         let reader = args
             .client_config(
                 &[],
                 &[
-                    ("group.id", "precursor-watch-delivery-check"),
+                    ("group.id", &group),
                     ("enable.auto.commit", "false"),
                     ("enable.partition.eof", "true"),
                 ],
@@ -148,7 +155,8 @@ impl Topics {
         key: &[u8],
         tail: i64,
     ) -> anyhow::Result<Option<(i32, i64)>> {
-        let (topics, topic, key) = (Arc::clone(self), topic.to_owned(), key.to_vec());
+        let topic = self.args.namespace.apply(topic).into_owned();
+        let (topics, key) = (Arc::clone(self), key.to_vec());
         tokio::task::spawn_blocking(move || search(&lock(&topics.reader), &topic, &key, tail))
             .await?
     }

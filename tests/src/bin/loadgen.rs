@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer as _, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message as _, Offset, TopicPartitionList};
@@ -108,8 +108,8 @@ impl Args {
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Sends of the Kafka baseline awaiting their acknowledgement at once.
 const BASELINE_OUTSTANDING: usize = 10_000;
-/// Authority topics: `alerts.` and a two-letter country code.
-const AUTHORITY_TOPICS: &str = "^alerts\\.[A-Z]{2}$";
+/// Authority topics: `alerts.` and a two-letter country code (after the namespace).
+const AUTHORITY_TOPICS: &str = "alerts\\.[A-Z]{2}$";
 /// No new alert for this long, with the consumer services caught up, ends the wait.
 const QUIET: Duration = Duration::from_secs(10);
 /// Lost reports whose status is asked of ingest, to tell why.
@@ -493,17 +493,14 @@ struct Seen {
     last: Option<Instant>,
 }
 
-fn is_authority_topic(name: &str) -> bool {
-    name.strip_prefix("alerts.").is_some_and(|country| {
-        country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase())
-    })
-}
-
-/// A consumer of every authority topic in a group of its own. Authority topics outlive runs:
-/// the group starts the existing ones at their end, and topics the router creates during the run
-/// at their beginning (`auto.offset.reset=earliest`), so no alert of the run is missed and none of
-/// an earlier run is read. Blocking.
-fn authority_reader(brokers: &str, group: &str) -> anyhow::Result<(StreamConsumer, usize)> {
+/// A consumer of every authority topic of the pipeline's namespace, in a group of its own: the
+/// namespace is the run's, so every alert on them is the run's, all read from the start.
+/// Blocking.
+fn authority_reader(
+    brokers: &str,
+    group: &str,
+    namespace: &kafka::Namespace,
+) -> anyhow::Result<StreamConsumer> {
     let consumer: StreamConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", group)
@@ -514,25 +511,11 @@ fn authority_reader(brokers: &str, group: &str) -> anyhow::Result<(StreamConsume
         .set_log_level(RDKafkaLogLevel::Error)
         .create()
         .context("cannot create the consumer of the authority topics")?;
-    let timeout = Duration::from_secs(10);
-    let metadata = consumer.fetch_metadata(None, timeout)?;
-    let mut ends = TopicPartitionList::new();
-    for topic in metadata.topics() {
-        if !is_authority_topic(topic.name()) {
-            continue;
-        }
-        for partition in topic.partitions() {
-            let (_, high) = consumer.fetch_watermarks(topic.name(), partition.id(), timeout)?;
-            ends.add_partition_offset(topic.name(), partition.id(), Offset::Offset(high))?;
-        }
-    }
-    if ends.count() > 0 {
-        consumer
-            .commit(&ends, CommitMode::Sync)
-            .context("cannot start the authority topics at their end")?;
-    }
-    consumer.subscribe(&[AUTHORITY_TOPICS])?;
-    Ok((consumer, ends.count()))
+    // A namespace holds letters, digits, '.', '_' and '-'; of these only '.' means something
+    // in a pattern.
+    let prefix = namespace.prefix().replace('.', "\\.");
+    consumer.subscribe(&[&format!("^{prefix}{AUTHORITY_TOPICS}")])?;
+    Ok(consumer)
 }
 
 async fn read_alerts(
@@ -609,9 +592,10 @@ impl AlertReader {
     /// Starts reading; waits until the group has its partitions when authority topics exist.
     async fn start(pipeline: &Pipeline, prefix: &str, reports: usize) -> anyhow::Result<Self> {
         let group = format!("loadgen-{}", pipeline.run);
-        let brokers = pipeline.brokers.clone();
-        let (consumer, existing) =
-            tokio::task::spawn_blocking(move || authority_reader(&brokers, &group)).await??;
+        let (brokers, namespace) = (pipeline.brokers.clone(), pipeline.namespace.clone());
+        let consumer =
+            tokio::task::spawn_blocking(move || authority_reader(&brokers, &group, &namespace))
+                .await??;
         let consumer = Arc::new(consumer);
         let seen = Arc::new(Mutex::new(Seen {
             first_alert: vec![None; reports],
@@ -624,12 +608,6 @@ impl AlertReader {
             seen.clone(),
             stopped,
         ));
-        if existing > 0 {
-            let joined_by = Instant::now() + Duration::from_secs(15);
-            while consumer.assignment()?.count() == 0 && Instant::now() < joined_by {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
         Ok(Self { seen, stop, task })
     }
 
@@ -774,11 +752,14 @@ struct Baseline {
     latency: Histogram<u64>,
 }
 
-/// Average payload and key size of this run's reports on `orders.submitted`, from the last
-/// messages of each partition. Blocking.
-fn encoded_report_size(brokers: &str, prefix: &str) -> anyhow::Result<Option<(usize, usize)>> {
+/// Average payload and key size of this run's reports on `topic` (the pipeline's
+/// `orders.submitted`), from the last messages of each partition. Blocking.
+fn encoded_report_size(
+    brokers: &str,
+    topic: &str,
+    prefix: &str,
+) -> anyhow::Result<Option<(usize, usize)>> {
     const TAIL: i64 = 500;
-    let topic = events::topics::ORDERS_SUBMITTED;
     let timeout = Duration::from_secs(10);
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -1051,6 +1032,19 @@ async fn main() -> anyhow::Result<()> {
         .context("cannot start the pipeline")?;
     let (run, brokers) = (pipeline.run.clone(), pipeline.brokers.clone());
     let measured = run_pipeline(&args, &pipeline).await;
+    // The size of the run's messages, read before the pipeline's topics go with it.
+    let encoded = match &measured {
+        Ok(figures) if args.baseline_messages > 0 => {
+            let probe = (
+                brokers.clone(),
+                pipeline.topic(events::topics::ORDERS_SUBMITTED),
+                figures.prefix.clone(),
+            );
+            tokio::task::spawn_blocking(move || encoded_report_size(&probe.0, &probe.1, &probe.2))
+                .await?
+        }
+        _ => Ok(None),
+    };
     let stopped = pipeline.stop().await;
     let figures = measured?;
     if let Err(error) = stopped {
@@ -1061,9 +1055,6 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let messages = args.baseline_messages.max(figures.window_reports);
-    let probe = (brokers.clone(), figures.prefix.clone());
-    let encoded =
-        tokio::task::spawn_blocking(move || encoded_report_size(&probe.0, &probe.1)).await?;
     let (size, size_source) = match encoded {
         Ok(Some(size)) => (
             size,
