@@ -17,10 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message as _;
 use tokio::process::{Child, Command};
 
-/// The Kafka the tests use: `PW_TEST_KAFKA_BROKERS`, or the broker `tests/run.sh` starts.
-pub fn kafka_brokers() -> String {
-    std::env::var("PW_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
-}
+pub use kafka::testing::brokers as kafka_brokers;
 
 /// Path of a workspace binary next to the running test executable (`target/<profile>/<name>`).
 pub fn binary(name: &str) -> anyhow::Result<PathBuf> {

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use runtime::ExposeSecret as _;
-use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ServeCommand};
 use store::Store;
 
 use crate::{App, ServeArgs};
@@ -25,12 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the authority API and the feedback consumer.
-    Serve {
-        #[command(flatten)]
-        serve: ServeArgs,
-        #[command(flatten)]
-        shutdown: ShutdownArgs,
-    },
+    Serve(ServeCommand<ServeArgs>),
     /// Creates or updates an authority's entry and preferences.
     Register(AuthorityArgs),
     /// Issues an API key for a registered authority; prints it once.
@@ -53,10 +48,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
     runtime::init_telemetry(cli.log.log_format);
     let store = Store::connect(cli.database.url()?, cli.database.max_connections).await?;
     match cli.command {
-        Command::Serve {
-            serve,
-            shutdown: shutdown_args,
-        } => runtime::serve(App::build(serve, store).await?, &shutdown_args).await,
+        Command::Serve(serve) => serve.run(|args| App::build(args, store)).await,
         Command::Register(args) => {
             let authority = register_authority(&store, &args).await?;
             println!(

@@ -20,8 +20,7 @@ async fn the_authority_api_is_served_over_tls() {
     let store = Store::connect(&store::testing::fresh_postgres_url().await.unwrap(), 2)
         .await
         .unwrap();
-    let brokers =
-        std::env::var("PW_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let brokers = kafka::testing::brokers();
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     let args = ServeArgs {
         http_addr: any_port,

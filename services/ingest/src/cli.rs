@@ -3,7 +3,7 @@
 use admin::companies::{self, AdminError, NewKey};
 use clap::{Parser, Subcommand};
 use runtime::ExposeSecret as _;
-use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ServeCommand};
 use store::Store;
 
 use crate::{App, ServeArgs};
@@ -24,12 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Runs the company API.
-    Serve {
-        #[command(flatten)]
-        serve: Box<ServeArgs>,
-        #[command(flatten)]
-        shutdown: ShutdownArgs,
-    },
+    Serve(ServeCommand<Box<ServeArgs>>),
     /// Registers a reporting company and prints its API key (shown only this once).
     CreateCompany(companies::CompanyArgs),
     /// Creates another API key for a company and prints it (shown only this once): to rotate a
@@ -89,10 +84,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
     let actor = store::cli_actor();
     match cli.command {
         Command::Submit(_) => Ok(()),
-        Command::Serve {
-            serve,
-            shutdown: shutdown_args,
-        } => runtime::serve(App::build(*serve, store).await?, &shutdown_args).await,
+        Command::Serve(serve) => serve.run(|args| App::build(*args, store)).await,
         Command::CreateCompany(args) => {
             let key = companies::create(&store, &args, &actor)
                 .await

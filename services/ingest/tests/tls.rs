@@ -19,8 +19,7 @@ async fn the_company_api_is_served_over_tls() {
     std::fs::write(&key, certificate.key_pair.serialize_pem()).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("tls.db").display());
     let store = Store::connect(&url, 2).await.unwrap();
-    let brokers =
-        std::env::var("PW_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let brokers = kafka::testing::brokers();
     let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
     let args = ServeArgs {
         http_addr: any_port,

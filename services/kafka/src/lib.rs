@@ -14,6 +14,9 @@ mod stage;
 mod tail;
 mod topics;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use client::{KafkaArgs, PwContext};
 pub use consume::{
     consume, is_permanent, BatchHandler, DeadLetterClass, Message, Record, Rejection,

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use indicators::{RuleSet, RuleSets, WatchedParty};
-use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ServeCommand};
 use store::Store;
 
 use std::path::PathBuf;
@@ -29,11 +29,9 @@ pub enum Command {
     /// Runs the screening service.
     Serve {
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: ServeCommand<ServeArgs>,
         #[command(flatten)]
         database: DatabaseArgs,
-        #[command(flatten)]
-        shutdown: ShutdownArgs,
     },
     /// Re-runs the stored reports received between two days under another rule set and
     /// prints which alerts would appear, disappear or change severity. Publishes nothing and
@@ -204,13 +202,9 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             let store = Store::connect(database.url()?, database.max_connections).await?;
             watch_list(&store, command).await
         }
-        Command::Serve {
-            serve,
-            database,
-            shutdown: shutdown_args,
-        } => {
+        Command::Serve { serve, database } => {
             let store = Store::connect(database.url()?, database.max_connections).await?;
-            runtime::serve(App::build(serve, store).await?, &shutdown_args).await
+            serve.run(|args| App::build(args, store)).await
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The `router` command line.
 
 use clap::{Parser, Subcommand};
-use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ServeCommand};
 use store::Store;
 
 use crate::{App, ServeArgs, WatchArgs};
@@ -22,11 +22,9 @@ pub enum Command {
     /// Runs the routing service.
     Serve {
         #[command(flatten)]
-        serve: ServeArgs,
+        serve: ServeCommand<ServeArgs>,
         #[command(flatten)]
         database: DatabaseArgs,
-        #[command(flatten)]
-        shutdown: ShutdownArgs,
     },
     /// Prints the alerts on one authority's topic as JSON lines.
     Watch(WatchArgs),
@@ -36,13 +34,9 @@ pub enum Command {
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     runtime::init_telemetry(cli.log.log_format);
     match cli.command {
-        Command::Serve {
-            serve,
-            database,
-            shutdown: shutdown_args,
-        } => {
+        Command::Serve { serve, database } => {
             let store = Store::connect(database.url()?, database.max_connections).await?;
-            runtime::serve(App::build(serve, store).await?, &shutdown_args).await
+            serve.run(|args| App::build(args, store)).await
         }
         Command::Watch(args) => crate::watch::watch(args).await,
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use events::Alert;
+use kafka::testing::brokers;
 use kafka::{KafkaArgs, Producer, Topics};
 use rdkafka::consumer::{BaseConsumer, Consumer as _};
 use rdkafka::message::Message as _;
@@ -15,10 +16,6 @@ use router::{Directory, Metrics, RouteAlerts};
 use store::{DeliveryRecord, Store};
 
 const TOPIC: &str = "alerts.ZA";
-
-fn brokers() -> String {
-    std::env::var("PW_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
-}
 
 fn alert(alert_id: &str) -> Alert {
     serde_json::from_value(serde_json::json!({

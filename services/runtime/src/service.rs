@@ -31,6 +31,28 @@ pub trait Service: Sized {
     }
 }
 
+/// The settings of every service's `serve` command: the service's own (`A`) and how long its
+/// shutdown may take.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeCommand<A: clap::Args> {
+    #[command(flatten)]
+    pub settings: A,
+    #[command(flatten)]
+    pub shutdown: ShutdownArgs,
+}
+
+impl<A: clap::Args> ServeCommand<A> {
+    /// Builds the service from its settings with `build`, then runs it as [`serve`] does.
+    pub async fn run<S, F, Fut>(self, build: F) -> anyhow::Result<()>
+    where
+        S: Service,
+        F: FnOnce(A) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<S>>,
+    {
+        serve(build(self.settings).await?, &self.shutdown).await
+    }
+}
+
 /// Runs `service` until SIGTERM or SIGINT, then gives its tasks the grace period of `args`.
 pub async fn serve<S: Service>(service: S, args: &ShutdownArgs) -> anyhow::Result<()> {
     let (admin, http) = service.servers();

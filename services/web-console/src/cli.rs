@@ -1,7 +1,7 @@
 //! The `web-console` command line.
 
 use clap::{Parser, Subcommand};
-use runtime::{DatabaseArgs, LogArgs, ShutdownArgs};
+use runtime::{DatabaseArgs, LogArgs, ServeCommand};
 use store::Store;
 
 use crate::{App, ServeArgs};
@@ -22,12 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serves the console.
-    Serve {
-        #[command(flatten)]
-        serve: ServeArgs,
-        #[command(flatten)]
-        shutdown: ShutdownArgs,
-    },
+    Serve(ServeCommand<ServeArgs>),
 }
 
 /// Runs the command line.
@@ -35,9 +30,6 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
     runtime::init_telemetry(cli.log.log_format);
     let store = Store::connect(cli.database.url()?, cli.database.max_connections).await?;
     match cli.command {
-        Command::Serve {
-            serve,
-            shutdown: shutdown_args,
-        } => runtime::serve(App::build(serve, store).await?, &shutdown_args).await,
+        Command::Serve(serve) => serve.run(|args| App::build(args, store)).await,
     }
 }
