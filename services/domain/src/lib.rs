@@ -3,6 +3,7 @@
 mod cas;
 mod country;
 pub mod party;
+mod quantity;
 pub mod text;
 mod unit;
 #[cfg(feature = "avro")]
@@ -10,4 +11,5 @@ mod wire;
 
 pub use cas::{CasError, CasNumber};
 pub use country::{CountryCode, CountryError};
+pub use quantity::{Quantity, QuantityError};
 pub use unit::{Dimension, Unit, UnitError};

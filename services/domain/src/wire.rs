@@ -1,6 +1,7 @@
 //! The values as fields of the events: each travels as its text (an Avro `string`, the same
-//! bytes as before the fields were typed) and is parsed again when read, so an event whose
-//! country, CAS number or unit is not one does not decode.
+//! bytes as before the fields were typed), a quantity as its number (a `double`), and is parsed
+//! again when read, so an event whose country, CAS number, unit or quantity is not one does not
+//! decode.
 
 use std::collections::HashMap;
 use std::str::FromStr as _;
@@ -9,7 +10,7 @@ use apache_avro::schema::derive::AvroSchemaComponent;
 use apache_avro::schema::{Name, Namespace, Schema};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::{CasNumber, CountryCode, Unit};
+use crate::{CasNumber, CountryCode, Quantity, Unit};
 
 macro_rules! as_text {
     ($type:ty, $text:expr, $parse:expr) => {
@@ -38,6 +39,24 @@ as_text!(CountryCode, CountryCode::as_str, CountryCode::parse);
 as_text!(CasNumber, CasNumber::as_str, CasNumber::parse);
 as_text!(Unit, |unit: &Unit| unit.symbol(), Unit::from_str);
 
+impl Serialize for Quantity {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(self.value())
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Quantity::new(f64::deserialize(deserializer)?).map_err(de::Error::custom)
+    }
+}
+
+impl AvroSchemaComponent for Quantity {
+    fn get_schema_in_ctxt(_: &mut HashMap<Name, Schema>, _: &Namespace) -> Schema {
+        Schema::Double
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +81,15 @@ mod tests {
         assert!(matches!(
             CountryCode::get_schema_in_ctxt(&mut HashMap::new(), &None),
             Schema::String
+        ));
+        assert_eq!(
+            serde_json::to_string(&Quantity::new(2.5).unwrap()).unwrap(),
+            "2.5"
+        );
+        assert!(serde_json::from_str::<Quantity>("0").is_err());
+        assert!(matches!(
+            Quantity::get_schema_in_ctxt(&mut HashMap::new(), &None),
+            Schema::Double
         ));
     }
 }

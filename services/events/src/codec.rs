@@ -276,13 +276,23 @@ mod tests {
     }
 
     #[test]
-    fn a_country_cas_number_or_unit_that_is_none_does_not_decode() {
+    fn a_country_cas_number_unit_or_quantity_that_is_none_does_not_decode() {
         let bytes = encode(&samples::order_report()).unwrap();
-        // Each of these strings is one field's value in the datum (length 2 is zigzag 4).
+        // Each of these strings is one field's value in the datum (length 2 is zigzag 4); the
+        // sample's quantity, 200, is a little-endian double.
+        let quantity = 200.0_f64.to_le_bytes();
+        let (negative, zero, nan) = (
+            (-200.0_f64).to_le_bytes(),
+            0.0_f64.to_le_bytes(),
+            f64::NAN.to_le_bytes(),
+        );
         for (valid, invalid) in [
             (&b"\x04DE"[..], &b"\x04XX"[..]),
             (&b"\x10108-24-7"[..], &b"\x10108-24-8"[..]),
             (&b"\x02l"[..], &b"\x02q"[..]),
+            (&quantity[..], &negative[..]),
+            (&quantity[..], &zero[..]),
+            (&quantity[..], &nan[..]),
         ] {
             let at = bytes
                 .windows(valid.len())

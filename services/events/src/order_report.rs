@@ -1,5 +1,5 @@
 use apache_avro::AvroSchema;
-use domain::{CasNumber, CountryCode, Unit};
+use domain::{CasNumber, CountryCode, Quantity, Unit};
 use serde::{Deserialize, Serialize};
 
 /// An order report accepted by ingest (`schemas/order_report.avsc`).
@@ -102,7 +102,7 @@ pub struct OrderLine {
     pub description: String,
     pub cas: Option<CasNumber>,
     pub hs_code: Option<String>,
-    pub quantity: f64,
+    pub quantity: Quantity,
     pub unit: Unit,
     pub concentration_pct: Option<f64>,
     pub packaging: Option<String>,

@@ -124,7 +124,7 @@ pub(crate) mod samples {
                 description: "Acetic anhydride 99%".into(),
                 cas: Some("108-24-7".parse().unwrap()),
                 hs_code: Some("291524".into()),
-                quantity: 200.0,
+                quantity: domain::Quantity::new(200.0).unwrap(),
                 unit: "l".parse().unwrap(),
                 concentration_pct: Some(99.0),
                 packaging: None,

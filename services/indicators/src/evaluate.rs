@@ -49,7 +49,7 @@ pub fn purchases(report: &OrderReport, findings: &[Finding]) -> Vec<Purchase> {
                 Dimension::Count => "each",
             };
             let pure =
-                line.quantity * unit.to_base() * line.concentration_pct.unwrap_or(100.0) / 100.0;
+                line.quantity.in_base(unit) * line.concentration_pct.unwrap_or(100.0) / 100.0;
             Some(Purchase {
                 report_id: report.report_id.clone(),
                 company_id: report.company_id.clone(),

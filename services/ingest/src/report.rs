@@ -4,7 +4,7 @@
 //! company fixes its report in one round trip.
 
 use chrono::NaiveDate;
-use domain::{CasNumber, CountryCode, Unit};
+use domain::{CasNumber, CountryCode, Quantity, Unit};
 use events::{
     AddressType, Customer, CustomerType, Delivery, OrderLine, OrderReport, PaymentMethod,
 };
@@ -454,15 +454,13 @@ impl ReportRequest {
                     problems.add(field("quantity"), "missing_field", "is required");
                     None
                 }
-                Some(quantity) if quantity.is_finite() && quantity > 0.0 => Some(quantity),
-                Some(quantity) => {
-                    problems.add(
-                        field("quantity"),
-                        "invalid_quantity",
-                        format!("{quantity} is not a quantity greater than zero"),
-                    );
-                    None
-                }
+                Some(number) => match Quantity::new(number) {
+                    Ok(quantity) => Some(quantity),
+                    Err(error) => {
+                        problems.add(field("quantity"), "invalid_quantity", error.to_string());
+                        None
+                    }
+                },
             };
             let unit = problems
                 .required(&field("unit"), &line.unit, MAX_ID_CHARS)
@@ -486,7 +484,7 @@ impl ReportRequest {
             };
             let quantity = match (quantity, unit) {
                 (Some(amount), Some(unit)) => {
-                    let base = amount * unit.to_base();
+                    let base = amount.in_base(unit);
                     let name = match unit.dimension() {
                         domain::Dimension::Mass => "kg",
                         domain::Dimension::Volume => "l",

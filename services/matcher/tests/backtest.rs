@@ -42,7 +42,7 @@ fn report(id: &str, company: &str, at: i64, payment: PaymentMethod, kg: f64) -> 
             description: "Benzaldehyde FCC".into(),
             cas: Some("100-52-7".parse().unwrap()),
             hs_code: None,
-            quantity: kg,
+            quantity: domain::Quantity::new(kg).unwrap(),
             unit: "kg".parse().unwrap(),
             concentration_pct: None,
             packaging: None,

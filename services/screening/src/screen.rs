@@ -92,7 +92,7 @@ pub fn report_findings(engine: &Engine, report: &OrderReport) -> Vec<Finding> {
                 hs_code: line.hs_code.as_deref(),
             };
             let amount = Amount {
-                quantity: Some(line.quantity),
+                quantity: Some(line.quantity.value()),
                 unit: Some(line.unit),
                 concentration_pct: line.concentration_pct,
             };
@@ -326,7 +326,7 @@ mod tests {
                     description: description.into(),
                     cas: cas.map(|cas| cas.parse().unwrap()),
                     hs_code: None,
-                    quantity: 1.0,
+                    quantity: domain::Quantity::new(1.0).unwrap(),
                     unit: "kg".parse().unwrap(),
                     concentration_pct: None,
                     packaging: None,
@@ -413,7 +413,7 @@ mod tests {
         };
         // Benzaldehyde, 3 kg: below the US threshold of 4 kg, in scope nowhere.
         let mut order = report(vec![("Benzaldehyde FCC", None)]);
-        order.lines[0].quantity = 3.0;
+        order.lines[0].quantity = domain::Quantity::new(3.0).unwrap();
         let findings = report_findings(&engine, &order);
         assert_eq!(findings.len(), 1);
         assert!(findings[0].classifications.iter().all(|c| !c.in_scope));

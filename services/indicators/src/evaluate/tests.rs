@@ -42,7 +42,7 @@ fn report(lines: &[(&str, f64, &str)]) -> OrderReport {
                 description: (*description).into(),
                 cas: None,
                 hs_code: None,
-                quantity: *quantity,
+                quantity: domain::Quantity::new(*quantity).unwrap(),
                 unit: (*unit).parse().unwrap(),
                 concentration_pct: None,
                 packaging: None,
@@ -174,9 +174,9 @@ fn unusual_quantity_against_the_customers_own_history() {
     let evidence = run.evidence("unusual_quantity_customer");
     assert!(evidence.contains("900 l of acetic anhydride is 4.5 times this customer's usual 200 l (median of 3 earlier orders)"), "{evidence}");
     // The usual quantity, or too little history, says nothing.
-    run.report.lines[0].quantity = 400.0;
+    run.report.lines[0].quantity = domain::Quantity::new(400.0).unwrap();
     assert!(!run.ids().contains(&"unusual_quantity_customer".to_owned()));
-    run.report.lines[0].quantity = 900.0;
+    run.report.lines[0].quantity = domain::Quantity::new(900.0).unwrap();
     run.history.truncate(2);
     assert!(!run.ids().contains(&"unusual_quantity_customer".to_owned()));
 }
@@ -512,10 +512,10 @@ fn orders_split_below_a_threshold_across_suppliers() {
         "3 orders of acetic anhydride by customer \"Polder Coatings B.V.\" (NL) from 2 suppliers (supplier-a, supplier-b) within 30 days, 715 l in total, each below 250 l"
     );
     // One order at or above the threshold is not splitting.
-    run.report.lines[0].quantity = 260.0;
+    run.report.lines[0].quantity = domain::Quantity::new(260.0).unwrap();
     assert!(!run.ids().contains(&"order_splitting".to_owned()));
     // Nor is a single order below it.
-    run.report.lines[0].quantity = 240.0;
+    run.report.lines[0].quantity = domain::Quantity::new(240.0).unwrap();
     run.history.truncate(0);
     assert!(!run.ids().contains(&"order_splitting".to_owned()));
 }
