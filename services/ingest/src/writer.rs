@@ -104,26 +104,7 @@ async fn write_groups(
                 _ = shutdown.cancelled() => receiver.try_recv().ok(),
             };
             let Some(first) = first else { return Ok(()) };
-            let mut group = vec![first];
-            let linger = tokio::time::sleep(LINGER);
-            tokio::pin!(linger);
-            while group.len() < MAX_GROUP {
-                match receiver.try_recv() {
-                    Ok(waiting) => group.push(waiting),
-                    Err(_) => {
-                        let more = tokio::select! {
-                            biased;
-                            waiting = receiver.recv() => waiting,
-                            () = &mut linger => None,
-                        };
-                        match more {
-                            Some(waiting) => group.push(waiting),
-                            None => break,
-                        }
-                    }
-                }
-            }
-            group
+            runtime::gather(&mut *receiver, first, MAX_GROUP, LINGER).await
         };
         metrics.group_size.observe(group.len() as f64);
         let (reports, answers): (Vec<NewReport>, Vec<_>) = group

@@ -376,25 +376,7 @@ async fn work<H: BatchHandler>(
                 None => return,
             },
         };
-        let mut batch = vec![first];
-        let linger = tokio::time::sleep(LINGER);
-        tokio::pin!(linger);
-        while batch.len() < spine.max_batch {
-            match receiver.try_recv() {
-                Ok(message) => batch.push(message),
-                Err(_) => {
-                    let more = tokio::select! {
-                        biased;
-                        message = receiver.recv() => message,
-                        () = &mut linger => None,
-                    };
-                    match more {
-                        Some(message) => batch.push(message),
-                        None => break,
-                    }
-                }
-            }
-        }
+        let batch = runtime::gather(&mut receiver, first, spine.max_batch, LINGER).await;
         state.queued.fetch_sub(batch.len(), Ordering::AcqRel);
         let Some(last) = batch.last().map(|message| message.offset()) else {
             continue;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod backoff;
+mod batch;
 mod config;
 mod http;
 mod progress;
@@ -12,6 +13,7 @@ mod telemetry;
 
 pub use admin::{AdminServer, Readiness};
 pub use backoff::Backoff;
+pub use batch::{gather, Queue};
 pub use config::{secret, AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownArgs};
 pub use http::{HttpArgs, HttpServer};
 pub use progress::Progress;
