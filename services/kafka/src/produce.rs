@@ -6,9 +6,30 @@ use anyhow::Context as _;
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer as _};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 
 use crate::{KafkaArgs, Namespace, PwContext};
+
+/// A delivery the broker acknowledged, when it says where the message landed.
+///
+/// librdkafka (2.12) has been seen to report the first message to a partition of a topic
+/// created a moment before as delivered without an offset (-1001), and the message was never
+/// on the partition. Such a delivery is not trusted: the send fails with a transient error, so
+/// the stage sends again; the router, which records where each copy landed, first looks on the
+/// topic whether it did land.
+fn acknowledged(topic: &str, partition: i32, offset: i64) -> Result<Delivered, KafkaError> {
+    if offset >= 0 {
+        return Ok(Delivered { partition, offset });
+    }
+    tracing::warn!(
+        topic,
+        partition,
+        offset,
+        "delivery acknowledged without an offset, not trusted"
+    );
+    Err(KafkaError::MessageProduction(RDKafkaErrorCode::NoOffset))
+}
 
 /// Where a message landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +89,7 @@ impl Producer {
             record = record.headers(headers);
         }
         match self.inner.send(record, Timeout::Never).await {
-            Ok(delivery) => Ok(Delivered {
-                partition: delivery.partition,
-                offset: delivery.offset,
-            }),
+            Ok(delivery) => acknowledged(&topic, delivery.partition, delivery.offset),
             Err((error, _message)) => Err(error),
         }
     }
@@ -81,5 +99,24 @@ impl Producer {
         if let Err(error) = self.inner.flush(timeout) {
             tracing::warn!(%error, "producer flush incomplete");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_without_an_offset_fails_as_a_transient_error() {
+        assert_eq!(
+            acknowledged("alerts.BE", 5, 0),
+            Ok(Delivered {
+                partition: 5,
+                offset: 0
+            })
+        );
+        let error = acknowledged("alerts.BE", 5, -1001).unwrap_err();
+        assert_eq!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::NoOffset));
+        assert!(!crate::is_permanent(&error));
     }
 }
