@@ -25,9 +25,15 @@ pub trait Event: Serialize + DeserializeOwned {
 
 /// A parsed schema and the header that announces it, with the earlier versions of the schema
 /// that messages still on the topics may have been written with.
+///
+/// Until 2026-12 the header carried apache-avro 0.21's fingerprint, which differs from the
+/// specification's for every schema with a logical type (see [`crate::fingerprint`]); messages
+/// with that header, of this schema or an earlier one, are still read.
 pub struct WireSchema {
     schema: Schema,
     header: Vec<u8>,
+    /// The headers still read, each with the schema it announces: the earlier versions' (with
+    /// both fingerprints) and this version's with apache-avro's fingerprint.
     history: Vec<(Vec<u8>, Schema)>,
     /// Reads the current version with the schema resolved once, not once per message.
     reader: GenericSingleObjectReader,
@@ -51,27 +57,36 @@ impl WireSchema {
         #[allow(clippy::expect_used)]
         let parse =
             |json: &str| Schema::parse_str(json).expect("schemas/*.avsc are valid Avro schemas");
-        let schema = parse(json);
-        let header = RabinFingerprintHeader::from_schema(&schema).build_header();
         #[allow(clippy::expect_used)]
-        let reader = GenericSingleObjectReader::new(schema.clone())
-            .expect("schemas/*.avsc resolve: their named types are all defined");
-        let history = history
-            .iter()
-            .map(|json| {
-                let old = parse(json);
-                (
-                    RabinFingerprintHeader::from_schema(&old).build_header(),
-                    old,
-                )
-            })
-            .collect();
+        let header = |json: &str| -> Vec<u8> {
+            crate::fingerprint::single_object_header(json)
+                .expect("schemas/*.avsc are valid Avro schemas")
+                .to_vec()
+        };
+        let legacy = |schema: &Schema| RabinFingerprintHeader::from_schema(schema).build_header();
+        let schema = parse(json);
+        #[allow(clippy::expect_used)]
+        let reader =
+            GenericSingleObjectReader::new_with_header_builder(schema.clone(), Fixed(header(json)))
+                .expect("schemas/*.avsc resolve: their named types are all defined");
+        let mut earlier = vec![(legacy(&schema), schema.clone())];
+        for json in history {
+            let old = parse(json);
+            earlier.push((header(json), old.clone()));
+            earlier.push((legacy(&old), old));
+        }
+        let (header, history) = (header(json), earlier);
         Self {
             schema,
             header,
             history,
             reader,
         }
+    }
+
+    /// The single-object header of this version: the marker and the schema's fingerprint.
+    pub fn header(&self) -> &[u8] {
+        &self.header
     }
 
     /// The earlier versions of the schema still readable.
@@ -82,6 +97,15 @@ impl WireSchema {
     /// The parsed schema.
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+}
+
+/// A header known in advance, for the crate's reader to check.
+struct Fixed(Vec<u8>);
+
+impl HeaderBuilder for Fixed {
+    fn build_header(&self) -> Vec<u8> {
+        self.0.clone()
     }
 }
 
@@ -252,6 +276,28 @@ mod tests {
         assert_eq!(alert.findings[0].match_score, 1.0);
         assert!(alert.findings[0].classifications[0].in_scope);
         assert_eq!(alert.findings[0].substance_id, "acetic_anhydride");
+    }
+
+    #[test]
+    fn messages_carry_the_specifications_fingerprint_and_those_with_the_old_one_are_still_read() {
+        let report = samples::order_report();
+        let bytes = encode(&report).unwrap();
+        let standard = crate::fingerprint::single_object_header(OrderReport::SCHEMA_JSON).unwrap();
+        assert_eq!(bytes[..HEADER_LEN], standard);
+        // Written before 2026-12: apache-avro's fingerprint of the same schema.
+        let legacy =
+            RabinFingerprintHeader::from_schema(OrderReport::wire().schema()).build_header();
+        assert_ne!(legacy, standard);
+        let mut old = legacy;
+        old.extend_from_slice(&bytes[HEADER_LEN..]);
+        assert_eq!(decode::<OrderReport>(&old).unwrap(), report);
+        // An earlier schema version, announced with the specification's fingerprint.
+        let json = include_str!("../../../schemas/history/alert.v2.avsc");
+        let older = crate::fingerprint::single_object_header(json).unwrap();
+        assert!(Alert::wire()
+            .history
+            .iter()
+            .any(|(header, _)| header[..] == older[..]));
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod alert;
 mod codec;
 mod dead_letter;
 mod feedback;
+pub mod fingerprint;
 mod order_report;
 mod screening_result;
 mod time;
