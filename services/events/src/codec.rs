@@ -89,7 +89,8 @@ impl WireSchema {
         &self.header
     }
 
-    /// The earlier versions of the schema still readable.
+    /// The schemas of the headers still read besides the current one: each earlier version, and
+    /// this version under apache-avro's old fingerprint.
     pub fn history(&self) -> impl Iterator<Item = &Schema> {
         self.history.iter().map(|(_, schema)| schema)
     }

@@ -23,8 +23,6 @@ use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom as _;
 use rand::{Rng as _, SeedableRng as _};
-use rdkafka::admin::{AdminClient, AdminOptions};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::consumer::{BaseConsumer, Consumer as _, StreamConsumer};
 use rdkafka::error::KafkaError;
@@ -810,11 +808,13 @@ async fn kafka_baseline(
     messages: usize,
     (payload_bytes, key_bytes): (usize, usize),
 ) -> anyhow::Result<Baseline> {
-    let args = kafka::KafkaArgs::new(brokers);
-    let topic = format!("loadgen.baseline.{run}");
-    args.ensure_topics(&[&topic]).await?;
-    let measured = produce_and_consume(&args, &topic, messages, (payload_bytes, key_bytes)).await;
-    let deleted = delete_topic(brokers, &topic).await;
+    // A namespace of its own, deleted afterwards.
+    let namespace = kafka::Namespace::new(format!("loadgen-baseline-{run}."))?;
+    let args = kafka::KafkaArgs::new(brokers).in_namespace(namespace.clone());
+    let topic = "hop";
+    args.ensure_topics(&[topic]).await?;
+    let measured = produce_and_consume(&args, topic, messages, (payload_bytes, key_bytes)).await;
+    let deleted = system_tests::delete_topics(brokers, &namespace).await;
     if let Err(error) = deleted {
         eprintln!("loadgen: {error:#}");
     }
@@ -894,19 +894,6 @@ async fn produce_and_consume(
         hop_per_second: messages as f64 / hop.as_secs_f64(),
         latency,
     })
-}
-
-async fn delete_topic(brokers: &str, topic: &str) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()?;
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    for result in admin.delete_topics(&[topic], &options).await? {
-        if let Err((name, code)) = result {
-            bail!("cannot delete the baseline topic {name}: {code}");
-        }
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
