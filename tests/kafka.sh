@@ -18,36 +18,15 @@ log() { echo "kafka.sh: $*" >&2; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# shellcheck source=tests/maven.sh
+source "$(dirname "${BASH_SOURCE[0]}")/maven.sh"
+
 classpath() {
-  local cp_file="$DIR/classpath-$KAFKA_VERSION-tools.txt"
-  if [[ ! -s "$cp_file" ]]; then
-    command -v mvn >/dev/null || { log "mvn is required to fetch the Kafka jars"; exit 1; }
-    mkdir -p "$DIR/pom"
-    cat >"$DIR/pom/pom.xml" <<POM
-<project xmlns="http://maven.apache.org/POM/4.0.0">
-  <modelVersion>4.0.0</modelVersion>
-  <groupId>precursor-watch</groupId><artifactId>test-kafka</artifactId><version>1</version>
-  <dependencies>
-    <dependency>
-      <groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId>
-      <version>$KAFKA_VERSION</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId>
-      <version>$KAFKA_VERSION</version>
-    </dependency>
-    <dependency>
-      <groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId>
-      <version>2.24.3</version>
-    </dependency>
-  </dependencies>
-</project>
-POM
-    log "resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with mvn"
-    mvn -B -q -f "$DIR/pom/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file.tmp" >&2
-    mv "$cp_file.tmp" "$cp_file"
-  fi
-  cat "$cp_file"
+  mkdir -p "$DIR"
+  maven_classpath "$DIR/classpath-$KAFKA_VERSION-tools.txt" \
+    "org.apache.kafka:kafka_2.13:$KAFKA_VERSION" \
+    "org.apache.kafka:kafka-tools:$KAFKA_VERSION" \
+    org.apache.logging.log4j:log4j-slf4j-impl:2.24.3
 }
 
 start() {
