@@ -367,6 +367,8 @@ async fn work<H: BatchHandler>(
     mut receiver: mpsc::UnboundedReceiver<Message>,
     state: Arc<QueueState>,
 ) {
+    // The topic as the services name it, for metrics and dead letters.
+    let name = spine.producer.namespace().strip(&topic).to_owned();
     loop {
         let first = tokio::select! {
             biased;
@@ -382,7 +384,7 @@ async fn work<H: BatchHandler>(
             continue;
         };
         let count = batch.len();
-        if !settle(&spine, batch).await {
+        if !settle(&spine, &name, batch).await {
             // Shutting down in the middle of retries: the next owner of the partition handles
             // the batch again.
             return;
@@ -391,7 +393,7 @@ async fn work<H: BatchHandler>(
         spine
             .metrics
             .processed
-            .with_label_values(&[spine.producer.namespace().strip(&topic)])
+            .with_label_values(&[name.as_str()])
             .inc_by(count as u64);
         if state.queued.load(Ordering::Acquire) <= QUEUED_BATCHES * spine.max_batch / 2
             && state
@@ -406,7 +408,7 @@ async fn work<H: BatchHandler>(
 
 /// Decodes a batch, hands it to the handler until it succeeds, and dead-letters what did not
 /// decode or was refused. False when shutdown came first.
-async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool {
+async fn settle<H: BatchHandler>(spine: &Spine<H>, name: &str, batch: Vec<Message>) -> bool {
     let mut records = Vec::with_capacity(batch.len());
     let mut poison = Vec::new();
     for message in batch {
@@ -424,11 +426,7 @@ async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool 
             Ok(rejected) => break rejected,
             Err(error) => {
                 let topic = records[0].topic().to_owned();
-                spine
-                    .metrics
-                    .retries
-                    .with_label_values(&[spine.producer.namespace().strip(&topic)])
-                    .inc();
+                spine.metrics.retries.with_label_values(&[name]).inc();
                 tracing::warn!(
                     topic,
                     partition = records[0].message.partition(),
@@ -452,13 +450,14 @@ async fn settle<H: BatchHandler>(spine: &Spine<H>, batch: Vec<Message>) -> bool 
             poison.push((message, rejection.class, rejection.reason));
         }
     }
-    dead_letter_all(spine, poison).await
+    dead_letter_all(spine, name, poison).await
 }
 
 /// Dead-letters the messages, all in flight at once, retrying those the broker did not take.
 /// False when shutdown came first.
 async fn dead_letter_all<H>(
     spine: &Spine<H>,
+    name: &str,
     mut poison: Vec<(Message, DeadLetterClass, String)>,
 ) -> bool {
     let mut backoff = Backoff::default();
@@ -474,7 +473,14 @@ async fn dead_letter_all<H>(
             );
         }
         let sends = poison.iter().map(|(message, class, reason)| {
-            dead_letter(&spine.producer, message, spine.service, *class, reason)
+            dead_letter(
+                &spine.producer,
+                name,
+                message,
+                spine.service,
+                *class,
+                reason,
+            )
         });
         let results = futures::future::join_all(sends).await;
         let mut failed = Vec::new();
@@ -483,10 +489,7 @@ async fn dead_letter_all<H>(
                 Ok(()) => spine
                     .metrics
                     .dead_lettered
-                    .with_label_values(&[
-                        spine.producer.namespace().strip(message.topic()),
-                        class.as_str(),
-                    ])
+                    .with_label_values(&[name, class.as_str()])
                     .inc(),
                 Err(error) => {
                     tracing::warn!(
@@ -519,9 +522,10 @@ fn store_offset(consumer: &StreamConsumer<PwContext>, topic: &str, partition: i3
     }
 }
 
-/// Sends the message with its reason to `<topic>.dlq`.
+/// Sends the message of the topic the services call `name` with its reason to `<name>.dlq`.
 async fn dead_letter(
     producer: &Producer,
+    name: &str,
     message: &Message,
     service: &'static str,
     class: DeadLetterClass,
@@ -540,9 +544,8 @@ async fn dead_letter(
     };
     // The record names the topic as the services do; Kafka Connect's header, as the cluster
     // does (with the namespace), for the tools that read it.
-    let topic = producer.namespace().strip(message.topic());
     let record = events::DeadLetter {
-        topic: topic.to_owned(),
+        topic: name.to_owned(),
         partition: message.partition(),
         offset: message.offset(),
         key: message.key().map(|key| events::Bytes(key.to_vec())),
@@ -581,7 +584,7 @@ async fn dead_letter(
             key: "__connect.errors.service",
             value: Some(service),
         });
-    let topic = events::topics::dead_letter(topic);
+    let topic = events::topics::dead_letter(name);
     producer
         .send(
             &topic,
