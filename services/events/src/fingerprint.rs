@@ -3,7 +3,7 @@
 //!
 //! apache-avro 0.21 gets the canonical form of a primitive type with a logical type wrong: for
 //! `{"type": "long", "logicalType": "timestamp-micros"}` it writes `{"type":"long"}` where the
-//! specification's [PRIMITIVES] rule, and Avro's Java and Python implementations, write
+//! specification's \[PRIMITIVES\] rule, and Avro's Java and Python implementations, write
 //! `"long"`. Every schema here has a timestamp, so every fingerprint the crate computes differs
 //! from the one an outside reader (Avro's `BinaryMessageDecoder`, fastavro) expects. The
 //! canonical form is built here instead, from the schema's JSON; the crate's Rabin digest hashes

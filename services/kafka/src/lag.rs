@@ -16,7 +16,8 @@ pub struct GroupLag {
 }
 
 impl GroupLag {
-    /// A probe of `group` on `topic` (both in the settings' namespace). It never subscribes, so it never takes part in the group.
+    /// A probe of `group` on `topic` (both in the settings' namespace). It never subscribes, so
+    /// it never takes part in the group.
     pub fn new(args: &KafkaArgs, group: &str, topic: &str) -> anyhow::Result<Self> {
         let group = args.namespace.apply(group);
         let consumer = args

@@ -18,6 +18,6 @@ pub use config::{secret, AdminArgs, DatabaseArgs, LogArgs, LogFormat, ShutdownAr
 pub use http::{HttpArgs, HttpServer};
 pub use progress::Progress;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use service::{serve, ServeCommand, Service};
+pub use service::{ServeCommand, Service};
 pub use shutdown::{wait_for_signal, Shutdown};
 pub use telemetry::init_telemetry;

@@ -42,7 +42,8 @@ pub struct ServeCommand<A: clap::Args> {
 }
 
 impl<A: clap::Args> ServeCommand<A> {
-    /// Builds the service from its settings with `build`, then runs it as [`serve`] does.
+    /// Builds the service from its settings with `build`, then runs it until SIGTERM or SIGINT
+    /// and gives its tasks the grace period.
     pub async fn run<S, F, Fut>(self, build: F) -> anyhow::Result<()>
     where
         S: Service,
@@ -54,7 +55,7 @@ impl<A: clap::Args> ServeCommand<A> {
 }
 
 /// Runs `service` until SIGTERM or SIGINT, then gives its tasks the grace period of `args`.
-pub async fn serve<S: Service>(service: S, args: &ShutdownArgs) -> anyhow::Result<()> {
+async fn serve<S: Service>(service: S, args: &ShutdownArgs) -> anyhow::Result<()> {
     let (admin, http) = service.servers();
     let http = http.map(HttpServer::local_addr).transpose()?;
     let admin = admin.local_addr()?;
